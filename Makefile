@@ -1,0 +1,113 @@
+# postern — one non-recursive Makefile.  `make`, `make asan`, `make check`,
+# `make run`, `make fuzz`, `make bench`, `make install`, `make deps`.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKGS     = openssl libbsd libcdb
+
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+           -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt
+
+# Every program is <folder>/<name>.c plus <folder>/<name>_*.c; one binary per role.
+PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue \
+           queue/sendmail queue/mailq bench/smtp-load
+PRESENT  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p).c),$(p)))
+BINS     = $(foreach p,$(PRESENT),$(BUILD)/$(notdir $(p)))
+
+LIB_SRCS = $(sort $(wildcard common/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB      = $(BUILD)/libpostern.a
+
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BUILD = build-fuzz
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_SECONDS ?= 30
+
+.PHONY: all asan unit check integration fuzz fuzz-run run bench install deps \
+        clean have-deps
+all: $(BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+define program
+$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(1).c $(wildcard $(1)_*.c)) $(LIB)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PRESENT),$(eval $(call program,$(p))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+asan:
+	$(MAKE) BUILD=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" all
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	 if [ $$fail -ne 0 ]; then echo "unit tests failed"; exit 1; fi
+
+# Fuzz targets link the library sources compiled with clang's sanitizers.
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -D_GNU_SOURCE \
+	    -o $@ $^ $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-run: fuzz
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 $(FUZZ_BUILD)/corpus/$$n \
+	      tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/$$n.log >/dev/null \
+	  || { tail -40 $(FUZZ_BUILD)/$$n.log; exit 1; }; done
+
+have-deps:
+	@sh tests/deps.sh --check >/dev/null 2>&1 || sh tests/deps.sh
+
+deps:
+	sh tests/deps.sh
+
+integration: all
+	/usr/bin/python3 -m pytest -q tests/integration
+
+check: have-deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) fuzz-run FUZZ_SECONDS=5
+	$(MAKE) integration
+
+run: have-deps
+	$(MAKE) all
+	sh tests/devinstance.sh
+
+bench: have-deps
+	$(MAKE) all
+	sh bench/run.sh
+
+install: all
+	sh install.sh --prefix $(PREFIX) $(if $(DESTDIR),--destdir $(DESTDIR)) --build $(BUILD)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,61 @@
+/*
+ * config: postern.conf, "key = value" lines, '#' comments, last setting wins.
+ * Every key lives in one typed table in config.c and in docs/postern.conf.5.
+ */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "net.h"
+
+enum plaintext_auth { PLAINTEXT_NO, PLAINTEXT_LOOPBACK, PLAINTEXT_YES };
+
+struct config {
+	char *path;			/* the file it was read from */
+	char *hostname;			/* default: gethostname() */
+	char **domains;			/* our domains, lower case; ndomains of them */
+	size_t ndomains;
+	char *listen_smtp, *listen_submission, *listen_smtps;	/* "" = off */
+	char *listen_pop3, *listen_pop3s, *listen_imap, *listen_imaps;
+	char *tls_cert, *tls_key;	/* "" = no TLS */
+	uint64_t message_size;		/* limits.message_size, 35M */
+	uint64_t recipients;		/* limits.recipients, 1000 */
+	time_t retry_min, retry_max, lifetime, warn_after;	/* queue.* */
+	char *trusted_networks;		/* smtpd.trusted_networks, text */
+	struct net_list trusted;	/* ... parsed */
+	time_t smtpd_timeout;		/* per command, 5m */
+	time_t smtpd_session_timeout;	/* whole session, 30m */
+	uint64_t smtpd_max_errors;	/* 10 */
+	uint64_t smtpd_max_sessions;	/* total, 1000 */
+	uint64_t smtpd_max_sessions_per_ip;	/* 50 */
+	char *remote_smarthost, *remote_dns;
+	uint64_t remote_port;		/* 25 */
+	char *accounts_prefix;		/* "postern-" */
+	enum plaintext_auth pop3_plaintext_auth, imap_plaintext_auth;
+	time_t auth_fail_delay;		/* 2s */
+	time_t master_grace_period;	/* 10s */
+	char *paths_spool;		/* /var/spool/postern */
+	char *paths_runtime;		/* /run/postern: service sockets, pidfile */
+	char *paths_mail;		/* /var/mail: mail/DOMAIN/USER */
+	char *paths_maps;		/* /etc/postern: users, aliases, *.cdb */
+	char *paths_libexec;		/* /usr/local/libexec/postern: service programs */
+	int log_syslog;			/* log.syslog = no */
+};
+
+/* Set every key to its default; the caller frees with config_free(). */
+void config_defaults(struct config *c);
+/* Read path over the defaults.  Returns 0, or -1 with one
+ * "path:line: message\n" per problem appended to errors (all of them, not
+ * only the first).  Cross-checks (tls files exist and are regular, readable
+ * when running as root; retry_min <= retry_max; ...) are reported too. */
+int config_load(const char *path, struct config *c, struct buf *errors) WUR;
+void config_free(struct config *c);
+/* 1 if domain (any case) is one of ours. */
+int config_is_local_domain(const struct config *c, const char *domain);
+/* Append "key = value\n" for every key (effective values) to out. */
+int config_dump(const struct config *c, struct buf *out) WUR;
+/* Account name for a service: prefix + role, e.g. "postern-smtpd". 0/-1. */
+int config_account(const struct config *c, const char *role, char *out, size_t outsize) WUR;
+#endif

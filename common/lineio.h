@@ -1,0 +1,54 @@
+/*
+ * lineio: buffered line reader/writer over a descriptor or a TLS
+ * connection, with a maximum line length and a timeout per read.
+ * A line is returned with its terminator; callers decide what a valid
+ * terminator is (SMTP accepts only CRLF).
+ */
+#ifndef POSTERN_LINEIO_H
+#define POSTERN_LINEIO_H
+#include <stddef.h>
+
+#include "buf.h"
+#include "tls.h"
+
+#define LINEIO_BUFSIZE 16384
+
+struct lineio {
+	int fd;
+	struct tls_conn *tls;	/* NULL: plain fd */
+	int timeout_ms;		/* for each wait; <= 0: none */
+	char in[LINEIO_BUFSIZE];
+	size_t inpos, inlen;	/* unread bytes are in[inpos .. inlen) */
+	struct buf out;		/* pending output */
+	int eof, err;
+};
+
+enum {
+	LINEIO_OK = 1,		/* a whole line, ending in '\n' */
+	LINEIO_EOF = 0,		/* peer closed; a final unterminated part is in line */
+	LINEIO_ERROR = -1,	/* read error */
+	LINEIO_TIMEOUT = -2,
+	LINEIO_TOOLONG = -3,	/* more than max bytes without '\n': line holds the
+				   first max bytes; call lineio_skip_line() to
+				   drop the rest */
+};
+
+void lineio_init(struct lineio *l, int fd, int timeout_ms);
+/* Switch to TLS (after STARTTLS); unread plaintext is discarded and its
+ * count returned so callers can log the injection attempt. */
+size_t lineio_start_tls(struct lineio *l, struct tls_conn *t);
+/* Read one line of at most max bytes (terminator included) into line
+ * (replacing its contents).  Returns a LINEIO_* code. */
+int lineio_read_line(struct lineio *l, struct buf *line, size_t max) __attribute__((warn_unused_result));
+/* Discard input up to and including the next '\n'.  LINEIO_* code. */
+int lineio_skip_line(struct lineio *l) __attribute__((warn_unused_result));
+/* Read up to n raw bytes (BDAT chunks): >0, 0 EOF, LINEIO_ERROR/TIMEOUT. */
+long lineio_read(struct lineio *l, void *p, size_t n);
+/* Bytes received and not yet consumed (in our buffer or inside TLS). */
+size_t lineio_pending(const struct lineio *l);
+/* Queue output; lineio_flush() writes it.  0/-1. */
+int lineio_write(struct lineio *l, const void *p, size_t n) __attribute__((warn_unused_result));
+int lineio_printf(struct lineio *l, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
+int lineio_flush(struct lineio *l) __attribute__((warn_unused_result));
+void lineio_free(struct lineio *l);
+#endif

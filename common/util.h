@@ -1,0 +1,36 @@
+/* util: small parsers and file helpers shared by every process. */
+#ifndef POSTERN_UTIL_H
+#define POSTERN_UTIL_H
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+
+/* "30s" "5m" "4h" "5d" or plain seconds -> *out seconds; 0 ok, -1 bad. */
+int parse_duration(const char *s, time_t *out) WUR;
+/* "512" "512K" "35M" "1G" -> bytes; 0 ok, -1 bad or overflow. */
+int parse_size(const char *s, uint64_t *out) WUR;
+/* Decimal unsigned in [min, max]; 0 ok, -1 bad. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) WUR;
+/* "yes"/"no" -> 1/0; -1 bad. */
+int parse_bool(const char *s) WUR;
+
+/* Write data to path atomically: path.tmp.PID, fsync, rename, fsync dir. 0/-1. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) WUR;
+/* fsync the directory that contains path (or the directory path itself). 0/-1. */
+int fsync_dir(const char *dirpath) WUR;
+int fsync_parent(const char *path) WUR;
+/* Read a whole file of at most max bytes into b (appending). 0/-1 (errno set;
+ * EFBIG when larger than max). */
+int read_file(const char *path, struct buf *b, size_t max) WUR;
+/* write(2) all of it, retrying on EINTR/short writes. 0/-1. */
+int write_all(int fd, const void *p, size_t n) WUR;
+/* Milliseconds from CLOCK_MONOTONIC. */
+int64_t now_ms(void);
+/* Close every descriptor >= lowfd except those listed in keep[nkeep]. */
+void close_fds_from(int lowfd, const int *keep, int nkeep);
+/* Set O_NONBLOCK / FD_CLOEXEC. 0/-1. */
+int fd_set_nonblock(int fd, int on) WUR;
+int fd_set_cloexec(int fd, int on) WUR;
+#endif
