@@ -12,6 +12,7 @@ WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon \
+           -DPOSTERN_CONF_DEFAULT='"$(PREFIX)/etc/postern/postern.conf"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt
@@ -88,7 +89,7 @@ deps:
 	sh tests/deps.sh
 
 integration: all
-	/usr/bin/python3 -m pytest -q tests/integration
+	POSTERN_BUILD=$(CURDIR)/$(BUILD) /usr/bin/python3 -m pytest -q tests/integration
 
 check: have-deps
 	$(MAKE) all

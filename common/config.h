@@ -46,11 +46,19 @@ struct config {
 
 /* Set every key to its default; the caller frees with config_free(). */
 void config_defaults(struct config *c);
-/* Read path over the defaults.  Returns 0, or -1 with one
- * "path:line: message\n" per problem appended to errors (all of them, not
- * only the first).  Cross-checks (tls files exist and are regular, readable
- * when running as root; retry_min <= retry_max; ...) are reported too. */
+/* Read path over the values already in c (config_defaults() first).  Returns
+ * 0, or -1 with one "path:line: message\n" per problem appended to errors
+ * (all of them, not only the first).  Cross-checks (tls.cert and tls.key both
+ * set or both empty, existing regular files we can read; retry_min <=
+ * retry_max; no listen address used twice) are reported too, at the line of
+ * the offending key.  c->path is set to path. */
 int config_load(const char *path, struct config *c, struct buf *errors) WUR;
+/* The pure part of config_load: parse len bytes of text (named name in
+ * messages) over c, with the cross-checks that need no file system access.
+ * Lines end in "\n" or "\r\n"; a line may hold at most 4096 bytes.  0/-1 as
+ * config_load. */
+int config_parse_text(const char *name, const char *text, size_t len,
+    struct config *c, struct buf *errors) WUR;
 void config_free(struct config *c);
 /* 1 if domain (any case) is one of ours. */
 int config_is_local_domain(const struct config *c, const char *domain);

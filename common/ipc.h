@@ -31,6 +31,8 @@ enum ipc_type {
 	IPC_QUEUE_END,		/* -> OK "id" after commit, or IPC_ERROR */
 	IPC_QUEUE_ABORT,
 	IPC_QUEUE_LIST,		/* mailq */
+	IPC_STOP,		/* postern stop -> master: OK, then graceful stop */
+	IPC_RELOAD,		/* postern reload -> master: OK, or IPC_ERROR "error" */
 	IPC_TYPE_MAX
 };
 
@@ -62,16 +64,31 @@ const char *ipc_get_str(const struct ipc_msg *m, const char *key, size_t maxlen)
 int ipc_get_u64(const struct ipc_msg *m, const char *key, uint64_t *out) WUR;
 /* Take ownership of attached descriptor i (-1 if none). */
 int ipc_take_fd(struct ipc_msg *m, int i);
+/* Walk the fields in order: start with *pos = 0; 1 and the field (key is
+ * NUL-terminated, val is followed by a NUL) or 0 at the end or on a
+ * malformed body.  Lets a receiver reject fields it does not know. */
+int ipc_next(const struct ipc_msg *m, size_t *pos, const char **key,
+    const char **val, size_t *len);
 
 /* Send one record (blocking; retries EINTR).  0 ok, -1 error. */
 int ipc_send(int sock, const struct ipc_msg *m) WUR;
 /* Receive one record into m (initialised by the call).  1 ok, 0 orderly
- * EOF, -1 error or malformed record (errno EPROTO/EMSGSIZE/...). */
+ * EOF, -1 error or malformed record (errno EPROTO/EMSGSIZE/...).  On 0 and
+ * -1, m is left empty (descriptors that came with a bad record are closed),
+ * so freeing it is optional.  A non-blocking socket with nothing queued
+ * gives -1/EAGAIN. */
 int ipc_recv(int sock, struct ipc_msg *m) WUR;
 /* Decode a raw packet (used by ipc_recv and the fuzzer).  1 ok, -1 bad. */
 int ipc_decode(const void *p, size_t n, struct ipc_msg *m) WUR;
 /* Connect to a SEQPACKET socket at path; fd or -1. */
 int ipc_connect(const char *path) WUR;
-/* Send a request and wait for the answer (timeout_ms <= 0: forever). 1/0/-1 as ipc_recv. */
+/* Send a request and wait for the answer (timeout_ms <= 0: forever). 1/0/-1 as ipc_recv
+ * (-1 with errno ETIMEDOUT when no answer came in time).  ans is always
+ * initialised, so ipc_msg_free(ans) is safe whatever the result. */
 int ipc_call(int sock, const struct ipc_msg *req, struct ipc_msg *ans, int timeout_ms) WUR;
+/* Server side: remove a stale socket at path (only if it is a socket),
+ * bind a new SEQPACKET socket (cloexec) there and listen.  The socket is
+ * created under the caller's umask; the caller sets owner and mode.
+ * fd or -1 (ENAMETOOLONG, EEXIST for a non-socket file in the way, ...). */
+int ipc_listen(const char *path, int backlog) WUR;
 #endif

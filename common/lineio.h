@@ -37,8 +37,9 @@ void lineio_init(struct lineio *l, int fd, int timeout_ms);
 /* Switch to TLS (after STARTTLS); unread plaintext is discarded and its
  * count returned so callers can log the injection attempt. */
 size_t lineio_start_tls(struct lineio *l, struct tls_conn *t);
-/* Read one line of at most max bytes (terminator included) into line
- * (replacing its contents).  Returns a LINEIO_* code. */
+/* Read one line of at most max bytes (terminator included; max is also
+ * capped by line->max) into line (replacing its contents).  Returns a
+ * LINEIO_* code; on EOF, ERROR and TIMEOUT line holds the bytes consumed. */
 int lineio_read_line(struct lineio *l, struct buf *line, size_t max) __attribute__((warn_unused_result));
 /* Discard input up to and including the next '\n'.  LINEIO_* code. */
 int lineio_skip_line(struct lineio *l) __attribute__((warn_unused_result));
@@ -46,7 +47,10 @@ int lineio_skip_line(struct lineio *l) __attribute__((warn_unused_result));
 long lineio_read(struct lineio *l, void *p, size_t n);
 /* Bytes received and not yet consumed (in our buffer or inside TLS). */
 size_t lineio_pending(const struct lineio *l);
-/* Queue output; lineio_flush() writes it.  0/-1. */
+/* Queue output (at most 1 MiB pending, beyond that -1); lineio_flush()
+ * writes it, waiting at most timeout_ms for each chunk, and drops it on
+ * error.  Sockets are written with MSG_NOSIGNAL; for other descriptors
+ * (pipes) ignoring SIGPIPE is the caller's job.  0/-1. */
 int lineio_write(struct lineio *l, const void *p, size_t n) __attribute__((warn_unused_result));
 int lineio_printf(struct lineio *l, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
 int lineio_flush(struct lineio *l) __attribute__((warn_unused_result));

@@ -17,6 +17,7 @@ struct map {
 	dev_t dev;
 	ino_t ino;
 	struct timespec mtime;
+	off_t size;		/* with dev, ino, mtime: detects a replaced file */
 	void *cdb;		/* struct cdb, private */
 };
 

@@ -7,16 +7,20 @@
 
 #include "buf.h"
 
-/* "30s" "5m" "4h" "5d" or plain seconds -> *out seconds; 0 ok, -1 bad. */
+/* "30s" "5m" "4h" "5d" "2w" or plain seconds -> *out seconds; 0 ok, -1 bad
+ * (empty, sign, space, unknown suffix, or more than INT64_MAX/1000 seconds,
+ * so the value in milliseconds never overflows). */
 int parse_duration(const char *s, time_t *out) WUR;
-/* "512" "512K" "35M" "1G" -> bytes; 0 ok, -1 bad or overflow. */
+/* "512" "512K" "35M" "1G" (K/M/G are 1024-based, either case) -> bytes;
+ * 0 ok, -1 bad or overflow. */
 int parse_size(const char *s, uint64_t *out) WUR;
 /* Decimal unsigned in [min, max]; 0 ok, -1 bad. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) WUR;
 /* "yes"/"no" -> 1/0; -1 bad. */
 int parse_bool(const char *s) WUR;
 
-/* Write data to path atomically: path.tmp.PID, fsync, rename, fsync dir. 0/-1. */
+/* Write data to path atomically: path.tmp.PID.RANDOM (O_EXCL), fchmod mode,
+ * fsync, rename, fsync dir; the temp file is removed on error. 0/-1. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) WUR;
 /* fsync the directory that contains path (or the directory path itself). 0/-1. */
 int fsync_dir(const char *dirpath) WUR;
@@ -28,7 +32,8 @@ int read_file(const char *path, struct buf *b, size_t max) WUR;
 int write_all(int fd, const void *p, size_t n) WUR;
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t now_ms(void);
-/* Close every descriptor >= lowfd except those listed in keep[nkeep]. */
+/* Close every descriptor >= lowfd except those listed in keep[nkeep]
+ * (close_range(2), falling back to /proc/self/fd). */
 void close_fds_from(int lowfd, const int *keep, int nkeep);
 /* Set O_NONBLOCK / FD_CLOEXEC. 0/-1. */
 int fd_set_nonblock(int fd, int on) WUR;

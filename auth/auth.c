@@ -1,0 +1,106 @@
+/*
+ * auth: the credential service.  Started by master with its listening
+ * socket on fd 3; drops to PREFIXauth chrooted in paths.maps, then answers
+ * verify requests from smtpd and the login processes (auth_server.c).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "auth_server.h"
+#include "auth_verify.h"
+#include "config.h"
+#include "log.h"
+#include "privsep.h"
+
+#define AUTH_LISTEN_FD	3
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: auth -c CONFIG\n");
+	exit(2);
+}
+
+/* fd 3 must be a listening SEQPACKET socket. */
+static void
+check_listener(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_SEQPACKET)
+		log_fatal("fd %d is not a SEQPACKET socket (start me through master)", fd);
+}
+
+/* Drop to the auth account chrooted in the maps directory; in dev mode
+ * (not root) stay who we are.  Writes the users.cdb path to use. */
+static void
+drop(const struct config *c, char *mappath, size_t size)
+{
+	struct priv_account a;
+	char name[64];
+	struct passwd *pw;
+
+	if (geteuid() == 0) {
+		if (config_account(c, "auth", name, sizeof(name)) == -1 ||
+		    priv_lookup(name, &a) == -1)
+			log_fatal("account %s: not found", name);
+		priv_drop(&a, c->paths_maps);
+		if (str_copy(mappath, size, "/users.cdb") == -1)
+			log_panic("path buffer");
+		return;
+	}
+	if ((pw = getpwuid(getuid())) == NULL ||
+	    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
+		log_fatal("cannot find my own account (uid %u)", (unsigned)getuid());
+	a.uid = pw->pw_uid;
+	a.gid = pw->pw_gid;
+	priv_drop(&a, NULL);
+	if (str_format(mappath, size, "%s/users.cdb", c->paths_maps) == -1)
+		log_fatal("%s/users.cdb: path too long", c->paths_maps);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct buf errors = BUF_INIT(BUF_NOLIMIT);
+	const char *conf = getenv("POSTERN_CONF");
+	struct auth_verifier v;
+	char mappath[PATH_MAX];
+	struct config c;
+	int ch, rc;
+
+	log_init("auth", LOGDEST_STDERR);
+	while ((ch = getopt(argc, argv, "c:")) != -1)
+		if (ch == 'c')
+			conf = optarg;
+		else
+			usage();
+	if (conf == NULL || optind != argc)
+		usage();
+	config_defaults(&c);
+	if (config_load(conf, &c, &errors) == -1)
+		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
+	buf_free(&errors);
+	if (c.log_syslog)
+		log_init("auth", LOGDEST_SYSLOG);
+	check_listener(AUTH_LISTEN_FD);
+	drop(&c, mappath, sizeof(mappath));
+	if (auth_verify_init(&v, mappath) == -1)
+		log_fatal("%s: %s", mappath, strerror(errno));
+	log_info("ready: users from %s/users.cdb, fail delay %llds", c.paths_maps,
+	    (long long)c.auth_fail_delay);
+	rc = auth_server_run(AUTH_LISTEN_FD, &v, (int64_t)c.auth_fail_delay * 1000);
+	auth_verify_free(&v);
+	config_free(&c);
+	return rc;
+}
