@@ -70,7 +70,7 @@ unit: $(UNIT_BINS)
 # Fuzz targets link the library sources compiled with clang's sanitizers.
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -D_GNU_SOURCE \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
 	    -o $@ $^ $(LIBS)
 
 fuzz: $(FUZZ_BINS)

@@ -20,6 +20,15 @@
 #include "privsep.h"
 #include "smtpd_session.h"
 #include "tls.h"
+#include "util.h"
+
+/* SIGTERM (master stopping): end at once; an open message is dropped by
+ * the queue when our connection closes, and nothing was acknowledged. */
+static void
+on_sigterm(int sig)
+{
+	_exit(0);
+}
 
 static void
 usage(void)
@@ -126,7 +135,8 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init("smtpd", LOGDEST_STDERR);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+	close_fds_from(3, NULL, 0);	/* master passes only 0-2; be sure */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGTERM, on_sigterm) == SIG_ERR)
 		log_fatal("signal: %s", strerror(errno));
 	while ((ch = getopt(argc, argv, "c:l:")) != -1) {
 		if (ch == 'c')

@@ -15,7 +15,7 @@
 
 #define AUTH_USER_MAX	255
 #define AUTH_PASS_MAX	1024
-#define AUTH_TIMEOUT_MS	30000
+#define AUTH_TIMEOUT_MS	60000	/* > the longest auth.fail_delay (30s) */
 
 /* Decode base64 text; 1 ok, 0 after a 501 reply. */
 static int
@@ -62,12 +62,14 @@ smtpd_auth_name_ok(const char *p, size_t n)
 	return 1;
 }
 
-/* Ask auth: 1 verified, 0 wrong credentials, -1 temporary failure. */
+/* Ask auth: 1 verified (identity in s->auth_user), 0 wrong credentials,
+ * -1 temporary failure.  ulen <= AUTH_USER_MAX. */
 static int
 smtpd_auth_verify(struct smtpd *s, const char *user, size_t ulen, const char *pass,
     size_t plen)
 {
 	struct ipc_msg req, ans;
+	const char *canon;
 	int r, v = -1;
 
 	if (s->auth_fd == -1) {
@@ -86,8 +88,17 @@ smtpd_auth_verify(struct smtpd *s, const char *user, size_t ulen, const char *pa
 		log_warn("auth service: %s", r == 0 ? "connection closed" : strerror(errno));
 		close(s->auth_fd);
 		s->auth_fd = -1;
-	} else if (ans.type == IPC_OK)
+	} else if (ans.type == IPC_OK) {
 		v = 1;
+		/* prefer the canonical identity auth found (e.g. lower-cased) */
+		canon = ipc_get_str(&ans, "user", sizeof(s->auth_user) - 1);
+		if (canon != NULL && smtpd_auth_name_ok(canon, strlen(canon)))
+			memcpy(s->auth_user, canon, strlen(canon) + 1);
+		else {
+			memcpy(s->auth_user, user, ulen);
+			s->auth_user[ulen] = '\0';
+		}
+	}
 	else if (ans.type == IPC_AUTH_FAIL)
 		v = 0;
 	else
@@ -109,8 +120,6 @@ smtpd_auth_finish(struct smtpd *s, const char *mech, const char *user, size_t ul
 	else
 		v = smtpd_auth_verify(s, user, ulen, pass, plen);
 	if (v == 1) {
-		memcpy(s->auth_user, user, ulen);
-		s->auth_user[ulen] = '\0';
 		s->authenticated = 1;
 		log_info("client=%s, sasl_method=%s, sasl_username=%s", s->client_addr, mech,
 		    s->auth_user);

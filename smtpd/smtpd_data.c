@@ -190,32 +190,35 @@ static void
 smtpd_msg_finish(struct smtpd *s)
 {
 	struct smtpd_msg *m = s->msg;
+	const char *why = NULL;
 
 	if (m->headers)
 		smtpd_msg_add_missing(s);
-	if (m->bad_eol)
+	if (m->bad_eol) {
+		why = "bare CR or LF";
 		smtpd_reply(s, 554, "5.6.0", "Error: bare CR or LF in message; "
 		    "lines must end with CRLF");
-	else if (m->toolong)
+	} else if (m->toolong) {
+		why = "line too long";
 		smtpd_reply(s, 552, "5.3.4", "Error: message line too long (limit 1000 "
 		    "octets with CRLF)");
-	else if (m->oversize)
+	} else if (m->oversize) {
+		why = "message too big";
 		smtpd_reply(s, 552, "5.3.4", "Error: message size exceeds fixed limit");
-	else if (m->loop)
+	} else if (m->loop) {
+		why = "too many Received: headers";
 		smtpd_reply(s, 554, "5.4.6", "Error: too many hops (mail loop?)");
-	else if (smtpd_queue_end(&s->queue) == -1)
+	} else if (smtpd_queue_end(&s->queue) == -1) {
 		smtpd_reply(s, 451, "4.3.0", "Error: could not queue the message, "
 		    "try again later");
-	else {
+	} else {
 		log_info("from=<%s>, size=%llu, nrcpt=%zu, proto=%s, client=%s",
 		    s->env.sender, (unsigned long long)m->size, s->env.nrcpt,
 		    smtpd_protocol_name(s), s->client_addr);
 		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", s->queue.id);
 	}
-	if (smtpd_msg_doomed(m))
-		log_info("message refused (%s%s%s%s) from %s",
-		    m->bad_eol ? "bare CR/LF " : "", m->toolong ? "line too long " : "",
-		    m->oversize ? "too big " : "", m->loop ? "loop " : "", s->client_addr);
+	if (why != NULL)
+		log_info("message from %s refused: %s", s->client_addr, why);
 	smtpd_reset_transaction(s);
 }
 
