@@ -689,3 +689,15 @@ config_account(const struct config *c, const char *role, char *out, size_t outsi
 {
 	return str_format(out, outsize, "%s%s", c->accounts_prefix, role);
 }
+
+#ifndef POSTERN_CONF_DEFAULT
+#define POSTERN_CONF_DEFAULT "/usr/local/etc/postern/postern.conf"
+#endif
+
+const char *
+config_default_path(void)
+{
+	const char *p = getenv("POSTERN_CONF");
+
+	return p != NULL && *p != '\0' ? p : POSTERN_CONF_DEFAULT;
+}

@@ -64,6 +64,9 @@ void config_free(struct config *c);
 int config_is_local_domain(const struct config *c, const char *domain);
 /* Append "key = value\n" for every key (effective values) to out. */
 int config_dump(const struct config *c, struct buf *out) WUR;
+/* The config file a command uses when not told with -c: $POSTERN_CONF, or
+ * the compiled-in default (POSTERN_CONF_DEFAULT).  Static storage. */
+const char *config_default_path(void);
 /* Account name for a service: prefix + role, e.g. "postern-smtpd". 0/-1. */
 int config_account(const struct config *c, const char *role, char *out, size_t outsize) WUR;
 #endif

@@ -15,10 +15,6 @@
 #include "postern_ctl.h"
 #include "postern_user.h"
 
-#ifndef POSTERN_CONF_DEFAULT
-#define POSTERN_CONF_DEFAULT "/usr/local/etc/postern/postern.conf"
-#endif
-
 /* Commands that need the loaded config. */
 static const struct {
 	const char *name;
@@ -59,8 +55,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (conf == NULL && (conf = getenv("POSTERN_CONF")) == NULL)
-		conf = POSTERN_CONF_DEFAULT;
+	if (conf == NULL)
+		conf = config_default_path();
 	if (strcmp(argv[0], "map") == 0)
 		return postern_map(conf, argc, argv);
 	/* master and services get an absolute path: they may chdir */

@@ -232,8 +232,8 @@ edit(const struct config *c, enum op op, const char *addr, const char *hash, uin
 	if (op == OP_ADD)
 		printf("postern: added %s to %s\n", addr, src);
 	else
-		printf("postern: %s %s in %s\n", op == OP_DEL ? "removed" :
-		    "changed the password of", addr, src);
+		printf("postern: %s %s %s %s\n", op == OP_DEL ? "removed" :
+		    "changed the password of", addr, op == OP_DEL ? "from" : "in", src);
 	if (op == OP_DEL)
 		printf("postern: the mailbox of %s (if any) was left in place\n", addr);
 	rc = rebuild(c) == -1 ? 1 : 0;

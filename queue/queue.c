@@ -1,0 +1,105 @@
+/*
+ * queue: the service that owns the spool.  Started by master as root with
+ * queue.sock on fd 3 and submit.sock on fd 4; drops to PREFIXqueue chrooted
+ * in paths.spool, sweeps crash leftovers, then serves (queue_server.c).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "privsep.h"
+#include "queue_server.h"
+#include "queue_spool.h"
+
+#define QUEUE_SMTPD_FD	3
+#define QUEUE_SUBMIT_FD	4
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: queue -c CONFIG\n");
+	exit(2);
+}
+
+static void
+check_listener(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_SEQPACKET)
+		log_fatal("fd %d is not a SEQPACKET socket (start me through master)", fd);
+}
+
+/* Become PREFIXqueue with the spool as root; in dev mode (not root) stay
+ * who we are and chdir into the spool.  Either way paths are relative. */
+static void
+drop(const struct config *c)
+{
+	struct priv_account a;
+	struct passwd *pw;
+	char name[64];
+
+	if (geteuid() == 0) {
+		if (config_account(c, "queue", name, sizeof(name)) == -1 ||
+		    priv_lookup(name, &a) == -1)
+			log_fatal("account %s: not found", name);
+		priv_drop(&a, c->paths_spool);
+		return;
+	}
+	if ((pw = getpwuid(getuid())) == NULL ||
+	    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
+		log_fatal("cannot find my own account (uid %u)", (unsigned)getuid());
+	a.uid = pw->pw_uid;
+	a.gid = pw->pw_gid;
+	if (chdir(c->paths_spool) == -1)
+		log_fatal("%s: %s", c->paths_spool, strerror(errno));
+	priv_drop(&a, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct buf errors = BUF_INIT(BUF_NOLIMIT);
+	const char *conf = getenv("POSTERN_CONF");
+	struct queue_limits lim;
+	struct config c;
+	int ch, rc;
+
+	log_init("queue", LOGDEST_STDERR);
+	while ((ch = getopt(argc, argv, "c:")) != -1)
+		if (ch == 'c')
+			conf = optarg;
+		else
+			usage();
+	if (conf == NULL || optind != argc)
+		usage();
+	config_defaults(&c);
+	if (config_load(conf, &c, &errors) == -1)
+		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
+	buf_free(&errors);
+	if (c.log_syslog)
+		log_init("queue", LOGDEST_SYSLOG);
+	check_listener(QUEUE_SMTPD_FD);
+	check_listener(QUEUE_SUBMIT_FD);
+	umask(077);
+	drop(&c);
+	if (spool_init() == -1)
+		log_fatal("%s: spool unusable", c.paths_spool);
+	lim.message_size = c.message_size;
+	lim.recipients = c.recipients;
+	log_info("ready: spool %s, message size limit %llu", c.paths_spool,
+	    (unsigned long long)c.message_size);
+	rc = queue_server_run(QUEUE_SMTPD_FD, QUEUE_SUBMIT_FD, &lim);
+	config_free(&c);
+	return rc;
+}
