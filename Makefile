@@ -35,6 +35,7 @@ FUZZ_BUILD = build-fuzz
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_SECONDS ?= 30
 
+.SECONDARY:
 .PHONY: all asan unit check integration fuzz fuzz-run run bench install deps \
         clean have-deps
 all: $(BINS) $(UNIT_BINS)

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "smtp_parse.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -21,7 +22,7 @@
 
 enum ctype {
 	T_STRING, T_HOSTNAME, T_HOSTPORT, T_RELAY, T_DURATION, T_SIZE, T_UINT,
-	T_BOOL, T_DOMAINS, T_NETLIST, T_ENUM, T_PATH, T_PREFIX
+	T_BOOL, T_DOMAINS, T_NETLIST, T_ENUM, T_PATH, T_PREFIX, T_MAILBOX, T_DELIM
 };
 #define F_EMPTY	0x01		/* "" is allowed (means off) */
 
@@ -57,6 +58,17 @@ static const struct key keys[] = {
 	{ "queue.retry_max", T_DURATION, "4h", O(retry_max), 1, D(365), 0 },
 	{ "queue.lifetime", T_DURATION, "5d", O(lifetime), 1, D(365), 0 },
 	{ "queue.warn_after", T_DURATION, "0", O(warn_after), 0, D(365), 0 },
+	{ "queue.concurrency", T_UINT, "100", O(queue_concurrency), 1, 10000, 0 },
+	{ "queue.domain_concurrency", T_UINT, "10", O(queue_domain_concurrency),
+	    1, 10000, 0 },
+	{ "queue.postmaster", T_MAILBOX, "", O(queue_postmaster), 0, 0, F_EMPTY },
+	{ "local.concurrency", T_UINT, "20", O(local_concurrency), 1, 1000, 0 },
+	{ "local.recipient_delimiter", T_DELIM, "+", O(local_recipient_delimiter),
+	    0, 0, F_EMPTY },
+	{ "local.extension_folders", T_BOOL, "yes", O(local_extension_folders), 0, 0, 0 },
+	{ "local.system_users", T_BOOL, "no", O(local_system_users), 0, 0, 0 },
+	{ "local.allow_pipe", T_BOOL, "no", O(local_allow_pipe), 0, 0, 0 },
+	{ "remote.concurrency", T_UINT, "50", O(remote_concurrency), 1, 10000, 0 },
 	{ "smtpd.trusted_networks", T_NETLIST, "", O(trusted_networks), 0, 0, 0 },
 	{ "smtpd.timeout", T_DURATION, "5m", O(smtpd_timeout), 1, D(1), 0 },
 	{ "smtpd.session_timeout", T_DURATION, "30m", O(smtpd_session_timeout),
@@ -259,6 +271,7 @@ check_string(const struct key *k, const char *v)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	const char *err = NULL;
+	struct smtp_addr mb;
 	char host[256];
 	int port;
 
@@ -274,6 +287,13 @@ check_string(const struct key *k, const char *v)
 		    NULL : err;
 	case T_PATH:
 		return v[0] == '/' ? NULL : "not an absolute path";
+	case T_MAILBOX:
+		return smtp_mailbox_parse(v, strlen(v), 0, &mb) == SMTP_P_OK &&
+		    (mb.flags & SMTP_ADDR_RELAYTRICK) == 0 ? NULL :
+		    "not a mailbox like postmaster@example.org";
+	case T_DELIM:
+		return strlen(v) == 1 && strchr("+-_=", v[0]) != NULL ? NULL :
+		    "one of + - _ =";
 	case T_PREFIX:
 		if (strlen(v) > PREFIX_MAX)
 			return "longer than 20 characters";

@@ -23,6 +23,15 @@ struct config {
 	uint64_t message_size;		/* limits.message_size, 35M */
 	uint64_t recipients;		/* limits.recipients, 1000 */
 	time_t retry_min, retry_max, lifetime, warn_after;	/* queue.* */
+	uint64_t queue_concurrency;	/* deliveries in flight, 100 */
+	uint64_t queue_domain_concurrency;	/* per destination domain, 10 */
+	char *queue_postmaster;		/* double bounces; "" = postmaster@first domain */
+	uint64_t local_concurrency;	/* 20 */
+	char *local_recipient_delimiter;	/* "+", "" = no extensions */
+	int local_extension_folders;	/* user+tag -> folder .tag if it exists */
+	int local_system_users;		/* deliver to /etc/passwd users too */
+	int local_allow_pipe;		/* "|program" in system users' .forward */
+	uint64_t remote_concurrency;	/* 50 */
 	char *trusted_networks;		/* smtpd.trusted_networks, text */
 	struct net_list trusted;	/* ... parsed */
 	time_t smtpd_timeout;		/* per command, 5m */

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <unistd.h>
+#include <bsd/stdlib.h>
 
 #include "ipc.h"
 #include "log.h"
@@ -50,7 +51,7 @@ ipc_msg_free(struct ipc_msg *m)
 		m->fds[i] = -1;
 	}
 	m->nfds = 0;
-	buf_free(&m->body);
+	buf_free_secret(&m->body);	/* may have carried a password */
 }
 
 static int
@@ -379,6 +380,7 @@ ipc_recv(int sock, struct ipc_msg *m)
 	struct msghdr mh;
 	char *pkt;
 	ssize_t r;
+	size_t n;
 
 	ipc_msg_init(m, IPC_NONE);
 	pkt = xmalloc(IPC_MAX_RECORD + 1);
@@ -397,6 +399,7 @@ ipc_recv(int sock, struct ipc_msg *m)
 		free(pkt);
 		return -1;
 	}
+	n = (size_t)r > IPC_MAX_RECORD ? IPC_MAX_RECORD + 1 : (size_t)r;
 	toomany = collect_fds(&mh, fds, &nfds, IPC_CMSG_FDS) == -1;
 	if (r == 0 && !(mh.msg_flags & MSG_CTRUNC) && nfds == 0) {
 		free(pkt);
@@ -405,16 +408,16 @@ ipc_recv(int sock, struct ipc_msg *m)
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || toomany ||
 	    (size_t)r > IPC_MAX_RECORD) {
 		close_all(fds, nfds);
-		free(pkt);
+		freezero(pkt, n);
 		errno = EMSGSIZE;
 		return -1;
 	}
 	if (ipc_decode(pkt, (size_t)r, m) != 1) {
 		close_all(fds, nfds);
-		free(pkt);
+		freezero(pkt, n);
 		return -1;
 	}
-	free(pkt);
+	freezero(pkt, n);	/* records may carry passwords */
 	for (i = 0; i < nfds; i++)
 		m->fds[i] = fds[i];
 	m->nfds = nfds;

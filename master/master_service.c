@@ -1,7 +1,7 @@
 /*
  * master_service: supervises the long-lived services.  master creates each
  * service's SOCK_SEQPACKET sockets (owner, group and mode from the table),
- * starts the program as root with the sockets on fd 3 and 4 (it drops
+ * starts the program as root with the sockets on fd 3, 4, 5 (it drops
  * privileges itself), restarts it with exponential backoff, and gives up on
  * one that fails quickly MAX_QUICK times in a row until the next reload.
  */
@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -40,11 +41,11 @@ struct svc_sock {
 
 struct service {
 	const char *name;	/* program in paths.libexec and account role */
-	struct svc_sock socks[2];
+	struct svc_sock socks[3];
 	int nsocks;
 	/* runtime */
-	int fds[2];
-	char paths[2][512];
+	int fds[3];
+	char paths[3][512];
 	char account[64];
 	pid_t pid;
 	enum svc_state state;
@@ -54,10 +55,15 @@ struct service {
 };
 
 static struct service services[] = {
-	{ "auth", { { "auth.sock", "authc" } }, 1, { -1, -1 }, { "" }, "", 0,
+	{ "auth", { { "auth.sock", "authc" } }, 1, { -1, -1, -1 }, { "" }, "", 0,
 	    SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
-	{ "queue", { { "queue.sock", "smtpd" }, { "submit.sock", "submit" } }, 2,
-	    { -1, -1 }, { "" }, "", 0, SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
+	{ "queue", { { "queue.sock", "smtpd" }, { "submit.sock", "submit" },
+	    { "deliver.sock", "remote" } }, 3,
+	    { -1, -1, -1 }, { "" }, "", 0, SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
+	/* The local-delivery spawner: stays root (it switches to each mailbox
+	 * owner per delivery) and connects to the queue's deliver.sock. */
+	{ "local", { { NULL, NULL } }, 0, { -1, -1, -1 }, { "" }, "", 0,
+	    SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 
@@ -142,11 +148,14 @@ start_one(const struct config *c, const char *confpath, struct service *s,
 {
 	char prog[512];
 	char *argv[] = { (char *)s->name, "-c", (char *)confpath, NULL };
-	int fds[5], i;
+	int fds[6], i;
 
 	if (str_format(prog, sizeof(prog), "%s/%s", c->paths_libexec, s->name) == -1)
 		return;
-	if (config_account(c, s->name, s->account, sizeof(s->account)) == -1)
+	if (strcmp(s->name, "local") == 0) {
+		if (str_copy(s->account, sizeof(s->account), "root") == -1)
+			return;
+	} else if (config_account(c, s->name, s->account, sizeof(s->account)) == -1)
 		return;
 	if (s->fds[0] == -1)
 		for (i = 0; i < s->nsocks; i++)
@@ -350,7 +359,8 @@ service_status(struct buf *out)
 		    s->account[0] == '\0')
 			continue;	/* not installed */
 		if (status_line(out, s->name, s->pid, state_names[s->state],
-		    s->restarts, s->account, !devmode) == -1)
+		    s->restarts, s->account,
+		    !devmode && strcmp(s->name, "local") != 0) == -1)
 			return -1;
 	}
 	return 0;

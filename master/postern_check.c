@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "map.h"
 #include "postern_check.h"
+#include "util.h"
 
 int
 postern_load(const char *path, struct config *c)
@@ -87,16 +89,50 @@ postern_check(const char *conf, int argc, char **argv)
 	return rc;
 }
 
+/* 1 if path names the same file as the users source of the config at conf;
+ * 0 if not or if there is no config to compare with. */
+static int
+is_users_source(const char *conf, const struct stat *st)
+{
+	struct config c;
+	struct buf errors = BUF_INIT(BUF_NOLIMIT);
+	struct stat ust;
+	char users[1024];
+	int same = 0;
+
+	config_defaults(&c);
+	if (config_load(conf, &c, &errors) == 0 &&
+	    str_format(users, sizeof(users), "%s/users", c.paths_maps) == 0 &&
+	    stat(users, &ust) == 0)
+		same = ust.st_dev == st->st_dev && ust.st_ino == st->st_ino;
+	buf_free(&errors);
+	config_free(&c);
+	return same;
+}
+
+/* Compile SOURCE to OUTPUT (default SOURCE.cdb).  The result is never more
+ * readable than its source, and the users file is refused: it holds password
+ * hashes and has its own builder (postern user), which also keeps the hashes
+ * out of the world-readable mailboxes map. */
 int
 postern_map(const char *conf, int argc, char **argv)
 {
 	struct buf errors = BUF_INIT(BUF_NOLIMIT);
+	struct stat st;
 	char out[1024];
 
-	(void)conf;
 	if (argc != 2 && argc != 3) {
 		fprintf(stderr, "usage: postern map SOURCE [OUTPUT]\n");
 		return 2;
+	}
+	if (stat(argv[1], &st) == -1) {
+		fprintf(stderr, "postern: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	if (is_users_source(conf, &st)) {
+		fprintf(stderr, "postern: %s is the users file; it is compiled by "
+		    "'postern user' (users.cdb 0640, mailboxes.cdb 0644)\n", argv[1]);
+		return 1;
 	}
 	if (argc == 3) {
 		if (str_copy(out, sizeof(out), argv[2]) == -1) {
@@ -107,7 +143,7 @@ postern_map(const char *conf, int argc, char **argv)
 		fprintf(stderr, "postern: %s: name too long\n", argv[1]);
 		return 1;
 	}
-	if (map_compile(argv[1], out, 0644, &errors) == -1) {
+	if (map_compile(argv[1], out, st.st_mode & 0644, &errors) == -1) {
 		fputs(errors.len ? buf_cstr(&errors) : "postern: map compile failed\n",
 		    stderr);
 		buf_free(&errors);

@@ -60,3 +60,23 @@ def test_missing_cert_file(inst):
 def test_bad_duration(inst):
     inst.configure(auth__fail_delay="soon")
     assert_refused(inst, line_of(inst, "auth.fail_delay ="))
+
+
+def test_map_never_more_readable_than_source(inst):
+    """postern map: a 0600 source gives a 0600 cdb; a 0644 one a 0644 cdb;
+    the users file (password hashes) is refused and nothing is written."""
+    import stat
+    for mode in (0o600, 0o644):
+        src = os.path.join(inst.etc, "m%o" % mode)
+        with open(src, "w") as f:
+            f.write("a@example.test b@example.test\n")
+        os.chmod(src, mode)
+        r = inst.postern("map", src)
+        assert r.returncode == 0, r.stderr
+        assert stat.S_IMODE(os.stat(src + ".cdb").st_mode) == mode
+    inst.add_user("demo@example.test", "pw-for-demo")
+    users = os.path.join(inst.etc, "users")
+    r = inst.postern("map", users, users + ".copy.cdb")
+    assert r.returncode != 0
+    assert "users file" in r.stderr
+    assert not os.path.exists(users + ".copy.cdb")
