@@ -18,7 +18,7 @@ LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt
 
 # Every program is <folder>/<name>.c plus <folder>/<name>_*.c; one binary per role.
-PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue \
+PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local \
            queue/sendmail queue/mailq bench/smtp-load
 PRESENT  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p).c),$(p)))
 BINS     = $(foreach p,$(PRESENT),$(BUILD)/$(notdir $(p)))

@@ -17,6 +17,7 @@ static const char *state_names[] = { "pending", "sent", "failed", "deferred" };
 static const char *ret_names[] = { "none", "full", "hdrs" };
 static const char *body_names[] = { "none", "7bit", "8bitmime", "binarymime" };
 static const char *notify_names[] = { "never", "success", "failure", "delay" };
+static const char *kind_names[] = { "mail", "bounce", "double-bounce" };
 
 void
 envelope_init(struct envelope *e)
@@ -168,6 +169,10 @@ envelope_check(const struct envelope *e, const char **err)
 		return *err = "bad auth identity", 0;
 	if (e->protocol != NULL && !charset_ok(e->protocol, 1, 32, ALNUM "-"))
 		return *err = "bad protocol", 0;
+	if ((unsigned)e->kind > ENV_KIND_DOUBLE_BOUNCE || (e->hold & ~1) || (e->warned & ~1))
+		return *err = "bad kind, hold or warned", 0;
+	if (e->kind != ENV_KIND_MAIL && e->sender[0] != '\0')
+		return *err = "a bounce must have the null sender", 0;
 	if (e->nrcpt == 0 || e->nrcpt > ENVELOPE_RCPT_MAX)
 		return *err = "bad recipient count", 0;
 	for (size_t i = 0; i < e->nrcpt; i++)
@@ -251,7 +256,10 @@ envelope_serialize(const struct envelope *e, struct buf *out)
 	    put_field(out, "client-addr", e->client_addr) == -1 ||
 	    put_field(out, "client-helo", e->client_helo) == -1 ||
 	    put_field(out, "auth-id", e->auth_id) == -1 ||
-	    put_field(out, "protocol", e->protocol) == -1)
+	    put_field(out, "protocol", e->protocol) == -1 ||
+	    (e->kind != ENV_KIND_MAIL && put_field(out, "kind", kind_names[e->kind]) == -1) ||
+	    (e->hold && put_field(out, "hold", "1") == -1) ||
+	    (e->warned && put_field(out, "warned", "1") == -1))
 		return -1;
 	for (size_t i = 0; i < e->nrcpt; i++)
 		if (put_rcpt(out, &e->rcpt[i]) == -1)
@@ -437,11 +445,12 @@ header_line(struct envelope *e, const char *key, size_t klen, const char *val,
     size_t vlen, unsigned *seen)
 {
 	static const char *keys[] = { "id", "arrival", "sender", "envid", "ret", "body",
-		"smtputf8", "client-addr", "client-helo", "auth-id", "protocol" };
+		"smtputf8", "client-addr", "client-helo", "auth-id", "protocol",
+		"kind", "hold", "warned" };
 	char *s;
 	int k, v;
 
-	if ((k = name_index(key, klen, keys, 11)) < 0 || (*seen & (1u << k)))
+	if ((k = name_index(key, klen, keys, 14)) < 0 || (*seen & (1u << k)))
 		return -1;
 	*seen |= 1u << k;
 	switch (k) {
@@ -475,8 +484,17 @@ header_line(struct envelope *e, const char *key, size_t klen, const char *val,
 		return set_str(&e->client_helo, val, vlen);
 	case 9:
 		return set_str(&e->auth_id, val, vlen);
-	default:
+	case 10:
 		return set_str(&e->protocol, val, vlen);
+	case 11:
+		if ((v = name_index(val, vlen, kind_names, 3)) <= 0)
+			return -1;
+		e->kind = (enum envelope_kind)v;
+		return 0;
+	case 12:
+		return vlen == 1 && val[0] == '1' ? (e->hold = 1, 0) : -1;
+	default:
+		return vlen == 1 && val[0] == '1' ? (e->warned = 1, 0) : -1;
 	}
 }
 

@@ -31,6 +31,12 @@ struct envelope_rcpt {
 	char *status;		/* last status text or NULL */
 };
 
+/* What a message is, for bounce handling: a bounce that fails goes to the
+ * postmaster as a double bounce; a double bounce that fails is dropped. */
+enum envelope_kind {
+	ENV_KIND_MAIL = 0, ENV_KIND_BOUNCE, ENV_KIND_DOUBLE_BOUNCE
+};
+
 struct envelope {
 	char id[ENVELOPE_ID_MAX + 1];
 	int64_t arrival;	/* unix time, >= 0 */
@@ -43,6 +49,9 @@ struct envelope {
 	char *client_helo;	/* or NULL */
 	char *auth_id;		/* authenticated identity or NULL */
 	char *protocol;		/* "ESMTPSA", "SMTP", "local", ... or NULL */
+	enum envelope_kind kind;	/* "kind bounce|double-bounce"; absent = mail */
+	int hold;		/* "hold 1": on hold, not scheduled (postern queue hold) */
+	int warned;		/* "warned 1": the delay warning was sent */
 	struct envelope_rcpt *rcpt;
 	size_t nrcpt, rcpt_cap;
 };

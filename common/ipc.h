@@ -33,6 +33,14 @@ enum ipc_type {
 	IPC_QUEUE_LIST,		/* mailq */
 	IPC_STOP,		/* postern stop -> master: OK, then graceful stop */
 	IPC_RELOAD,		/* postern reload -> master: OK, or IPC_ERROR "error" */
+	IPC_DELIVER_HELLO,	/* agent -> queue: "transport", "slots" */
+	IPC_DELIVER_JOB,	/* queue -> agent, message fd attached (docs/queue.md) */
+	IPC_DELIVER_RESULT,	/* agent -> queue: "job", "status"..., "forward"... */
+	IPC_QUEUE_SHOW,		/* postern queue show: "id" */
+	IPC_QUEUE_DELETE,	/* "id" or "all" */
+	IPC_QUEUE_HOLD,
+	IPC_QUEUE_RELEASE,
+	IPC_QUEUE_FLUSH,
 	IPC_TYPE_MAX
 };
 

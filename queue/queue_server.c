@@ -97,6 +97,8 @@ begin_refusal(const struct client *cl, const struct envelope *e)
 
 	if (e->nrcpt > limits->recipients)
 		return "too many recipients";
+	if (e->kind != ENV_KIND_MAIL || e->hold || e->warned)
+		return "queue-only fields (kind, hold, warned) set by the client";
 	for (i = 0; i < e->nrcpt; i++)
 		if (e->rcpt[i].state != ENV_RCPT_PENDING || e->rcpt[i].attempts != 0 ||
 		    e->rcpt[i].next_attempt != 0 || e->rcpt[i].status != NULL)

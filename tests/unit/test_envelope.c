@@ -44,7 +44,8 @@ same(const struct envelope *a, const struct envelope *b)
 	    !same_str(a->envid, b->envid) || a->ret != b->ret || a->body != b->body ||
 	    a->smtputf8 != b->smtputf8 || !same_str(a->client_addr, b->client_addr) ||
 	    !same_str(a->client_helo, b->client_helo) || !same_str(a->auth_id, b->auth_id) ||
-	    !same_str(a->protocol, b->protocol) || a->nrcpt != b->nrcpt)
+	    !same_str(a->protocol, b->protocol) || a->nrcpt != b->nrcpt ||
+	    a->kind != b->kind || a->hold != b->hold || a->warned != b->warned)
 		return 0;
 	for (size_t i = 0; i < a->nrcpt; i++) {
 		const struct envelope_rcpt *x = &a->rcpt[i], *y = &b->rcpt[i];
@@ -94,6 +95,19 @@ test_roundtrip(void)
 	CHECK(envelope_parse(b.data, b.len, &p, &err) == 0);
 	CHECK(same(&e, &p));
 	CHECK_STR(p.sender, "");
+
+	/* Queue-only fields: a double bounce on hold, already warned. */
+	e.kind = ENV_KIND_DOUBLE_BOUNCE;
+	e.hold = e.warned = 1;
+	buf_reset(&b);
+	CHECK(envelope_serialize(&e, &b) == 0);
+	CHECK(strstr(buf_cstr(&b), "\nkind double-bounce\nhold 1\nwarned 1\n") != NULL);
+	CHECK(envelope_parse(b.data, b.len, &p, &err) == 0);
+	CHECK(same(&e, &p));
+	/* ...and a bounce must come from the null sender. */
+	envelope_set(&e.sender, "a@example.org");
+	CHECK(envelope_check(&e, &err) == 0);
+	CHECK(envelope_serialize(&e, &b) == -1);
 	envelope_free(&e);
 	envelope_free(&p);
 	buf_free(&b);
@@ -174,6 +188,11 @@ test_corrupt(void)
 		"postern-envelope 1\nid X\narrival 5\n" RC "end\n",	/* no sender */
 		HDR "id Y\n" RC "end\n",		/* duplicate */
 		HDR "colour blue\n" RC "end\n",		/* unknown key */
+		HDR "kind mail\n" RC "end\n",		/* the default is never written */
+		HDR "kind bounce\n" RC "end\n",		/* bounce with a sender */
+		HDR "hold 0\n" RC "end\n",
+		HDR "hold 1\nhold 1\n" RC "end\n",
+		HDR "warned yes\n" RC "end\n",
 		HDR RC "envid x\nend\n",		/* header after rcpt */
 		"postern-envelope 1\nid X\narrival 05\nsender a@b\n" RC "end\n",
 		"postern-envelope 1\nid X\narrival -5\nsender a@b\n" RC "end\n",
