@@ -7,6 +7,7 @@
 #include <cdb.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -266,18 +267,14 @@ map_write(struct map_src *s, int fd, mode_t mode)
 		map_error(s, "cannot write: %s", strerror(errno));
 		return -1;
 	}
-	if (s->nerr == 0 && fsync(fd) == -1) {
-		map_error(s, "cannot fsync: %s", strerror(errno));
-		return -1;
-	}
-	return s->nerr == 0 ? 0 : -1;
+	return s->nerr == 0 ? 0 : -1;	/* atomic_end syncs */
 }
 
 int
 map_compile(const char *src, const char *out, mode_t mode, struct buf *errors)
 {
 	struct map_src s = { src, NULL, 0, errors, 0 };
-	struct buf tmp = BUF_INIT(BUF_NOLIMIT);
+	char tmp[PATH_MAX];
 	int fd, r = -1;
 
 	if ((s.fp = fopen(src, "re")) == NULL) {
@@ -286,33 +283,15 @@ map_compile(const char *src, const char *out, mode_t mode, struct buf *errors)
 		}
 		return -1;
 	}
-	if (buf_printf(&tmp, "%s.tmp.%ld", out, (long)getpid()) == -1)
-		log_panic("map_compile: buffer");
-	if (unlink(tmp.data) == -1 && errno != ENOENT) {
-		/* open() with O_EXCL reports it */
-	}
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
+	if ((fd = atomic_begin(out, tmp, sizeof(tmp))) == -1)
 		map_error(&s, "cannot create temporary file: %s", strerror(errno));
 	else {
 		r = map_write(&s, fd, mode);
-		if (close(fd) == -1 && r == 0) {
-			map_error(&s, "cannot write: %s", strerror(errno));
+		if (atomic_end(fd, tmp, out, r == 0) == -1 && r == 0) {
+			map_error(&s, "cannot replace %s: %s", out, strerror(errno));
 			r = -1;
-		}
-		if (r == 0 && rename(tmp.data, out) == -1) {
-			map_error(&s, "cannot rename into place: %s", strerror(errno));
-			r = -1;
-		}
-		if (r == 0 && fsync_parent(out) == -1) {
-			map_error(&s, "cannot fsync directory: %s", strerror(errno));
-			r = -1;
-		}
-		if (r == -1 && unlink(tmp.data) == -1) {
-			/* already renamed or never created */
 		}
 	}
 	fclose(s.fp);
-	buf_free(&tmp);
 	return r;
 }

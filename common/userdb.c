@@ -429,14 +429,9 @@ write_cdb(const struct userdb *db, const char *path, int with_hash, mode_t mode,
 	struct cdb_make cm;
 	const struct userdb_line *l;
 	size_t i;
-	int fd, r, saved;
+	int fd, r;
 
-	if (str_format(tmp, sizeof(tmp), "%s.tmp.%ld.%08x", path, (long)getpid(),
-	    arc4random()) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+	if ((fd = atomic_begin(path, tmp, sizeof(tmp))) == -1)
 		return -1;
 	r = (gid != -1 && fchown(fd, 0, (gid_t)gid) == -1) || fchmod(fd, mode) == -1 ||
 	    cdb_make_start(&cm, fd) != 0 ? -1 : 0;
@@ -451,24 +446,9 @@ write_cdb(const struct userdb *db, const char *path, int with_hash, mode_t mode,
 			r = -1;
 	}
 	explicit_bzero(val, sizeof(val));
-	if (r == 0 && (cdb_make_finish(&cm) != 0 || fsync(fd) == -1))
+	if (r == 0 && cdb_make_finish(&cm) != 0)
 		r = -1;
-	saved = errno;
-	if (close(fd) == -1 && r == 0)
-		r = -1;
-	else
-		errno = saved;
-	if (r == 0 && rename(tmp, path) == -1)
-		r = -1;
-	if (r == -1) {
-		saved = errno;
-		if (unlink(tmp) == -1) {
-			/* the original error matters */
-		}
-		errno = saved;
-		return -1;
-	}
-	return fsync_parent(path);
+	return atomic_end(fd, tmp, path, r == 0);
 }
 
 int

@@ -173,48 +173,50 @@ fsync_parent(const char *path)
 	return fsync_dir(dir);
 }
 
-/* Write, sync and close the temp file fd; 0/-1 (fd closed either way). */
-static int
-write_sync_close(int fd, const void *data, size_t len, mode_t mode)
+int
+atomic_begin(const char *path, char *tmp, size_t tmpsize)
 {
-	int saved;
+	if (str_format(tmp, tmpsize, "%s.tmp.%ld.%08x", path, (long)getpid(),
+	    arc4random()) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+}
 
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1 ||
-	    fsync(fd) == -1) {
+int
+atomic_end(int fd, const char *tmp, const char *path, int ok)
+{
+	int saved = 0;
+
+	if (!ok)
+		saved = errno ? errno : EIO;
+	else if (fsync(fd) == -1)
 		saved = errno;
-		if (close(fd) == -1) {
-			/* nothing more to report */
+	if (close(fd) == -1 && saved == 0)
+		saved = errno;
+	if (saved == 0 && rename(tmp, path) == -1)
+		saved = errno;
+	if (saved != 0) {
+		if (unlink(tmp) == -1) {
+			/* best effort; the first error is the one that matters */
 		}
 		errno = saved;
 		return -1;
 	}
-	return close(fd);
+	return fsync_parent(path);
 }
 
 int
 write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[PATH_MAX];
-	int fd, saved;
+	int fd;
 
-	if (str_format(tmp, sizeof(tmp), "%s.tmp.%ld.%08x", path, (long)getpid(),
-	    arc4random()) == -1) {
-		errno = ENAMETOOLONG;
+	if ((fd = atomic_begin(path, tmp, sizeof(tmp))) == -1)
 		return -1;
-	}
-	fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -1;
-	if (write_sync_close(fd, data, len, mode) == -1 ||
-	    rename(tmp, path) == -1) {
-		saved = errno;
-		if (unlink(tmp) == -1) {
-			/* best effort; the original error matters */
-		}
-		errno = saved;
-		return -1;
-	}
-	return fsync_parent(path);
+	return atomic_end(fd, tmp, path,
+	    fchmod(fd, mode) == 0 && write_all(fd, data, len) == 0);
 }
 
 int

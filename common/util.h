@@ -19,6 +19,14 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out) WUR;
 /* "yes"/"no" -> 1/0; -1 bad. */
 int parse_bool(const char *s) WUR;
 
+/* Replace a file atomically, in two steps.  atomic_begin creates the temp
+ * file path.tmp.PID.RANDOM (O_EXCL, 0600, its name in tmp) and returns its
+ * descriptor, or -1.  atomic_end with ok = 1 fsyncs and closes fd, renames
+ * the temp file over path and fsyncs the directory; with ok = 0 (or on any
+ * failure) it closes fd and removes the temp file.  0 when path was
+ * replaced, else -1 with errno from the first failure. */
+int atomic_begin(const char *path, char *tmp, size_t tmpsize) WUR;
+int atomic_end(int fd, const char *tmp, const char *path, int ok) WUR;
 /* Write data to path atomically: path.tmp.PID.RANDOM (O_EXCL), fchmod mode,
  * fsync, rename, fsync dir; the temp file is removed on error. 0/-1. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) WUR;
