@@ -28,17 +28,19 @@ smtpd_rcpt_known(struct smtpd *s, const char *key)
 	return r;
 }
 
-/* Look a local address up as given, then without its +extension. */
+/* Look a local address up as given, then without its extension
+ * (local.recipient_delimiter, as local delivery does). */
 static enum smtpd_rcpt_verdict
 smtpd_rcpt_lookup(struct smtpd *s, const struct smtp_addr *a)
 {
+	const char *delim = s->cf->local_recipient_delimiter;
 	char key[SMTP_ADDR_MAX + 1];
 	const char *plus;
 	int r;
 
 	r = smtpd_rcpt_known(s, a->addr);
-	if (r == 0 && !(a->flags & SMTP_ADDR_QUOTED) &&
-	    (plus = strchr(a->local, '+')) != NULL && plus != a->local) {
+	if (r == 0 && !(a->flags & SMTP_ADDR_QUOTED) && delim[0] != '\0' &&
+	    (plus = strchr(a->local, delim[0])) != NULL && plus != a->local) {
 		if (str_format(key, sizeof(key), "%.*s@%s", (int)(plus - a->local), a->local,
 		    a->domain) == -1)
 			return SMTPD_RCPT_UNKNOWN;
