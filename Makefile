@@ -69,10 +69,13 @@ unit: $(UNIT_BINS)
 	 if [ $$fail -ne 0 ]; then echo "unit tests failed"; exit 1; fi
 
 # Fuzz targets link the library sources compiled with clang's sanitizers.
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS)
+# Some #include the service module they test, so every service source is a
+# prerequisite (only the target and the library are compiled).
+SVC_SRCS = $(wildcard queue/*.c deliver/*.c smtpd/*.c auth/*.c master/*.c)
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS) $(SVC_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
-	    -o $@ $^ $(LIBS)
+	    -o $@ $< $(LIB_SRCS) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -1,7 +1,9 @@
 """bench.py (`make bench`, via bench/run.sh): start a private postern the way
 the integration harness does (tests/integration/conftest.py's Instance), run
 smtp-load against its SMTP listener in a few configurations, sample the peak
-RSS of the smtpd processes, print a table, and tear everything down.
+RSS of the smtpd processes, print a table, then the end-to-end benchmark
+(bench_e2e.py: SMTP in to Maildir out, and the same against a private
+Postfix when one can be run), and tear everything down.
 A benchmark, not a test: slow or failed messages are reported, never fatal.
 """
 import os
@@ -17,6 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 import conftest  # noqa: E402  (the harness; reads POSTERN_BUILD at import)
+import bench_e2e  # noqa: E402  (end to end, and the Postfix comparison)
 
 SENDER = "load@bench.invalid"
 RCPT = "bench@example.test"
@@ -164,6 +167,8 @@ def benchmark(inst, tool):
 def start_instance(inst):
     inst.install()
     inst.add_user(RCPT, secrets.token_urlsafe(12))
+    for user in bench_e2e.users():
+        inst.add_user("%s@%s" % (user, bench_e2e.DOMAIN), secrets.token_urlsafe(12))
     # the per-IP cap (50) guards against one abusive client; the benchmark
     # is that client on purpose, so it must not measure the cap
     inst.configure({"smtpd.max_sessions_per_ip": "500"})
@@ -176,7 +181,16 @@ def start_instance(inst):
         inst.addr, inst.ports["smtp"], inst.aprefix, conftest.BUILD))
 
 
+def maildir_new(inst, user):
+    """paths.mail/DOMAIN/USER/new, where the local agent delivers."""
+    return os.path.join(inst.mail, bench_e2e.DOMAIN, user, "new")
+
+
 def main():
+    parts = set(a.lstrip("-") for a in sys.argv[1:]) or {"smtp", "e2e"}
+    if not parts <= {"smtp", "e2e"}:
+        print("usage: bench.py [--smtp] [--e2e]   (default: both)", file=sys.stderr)
+        return 2
     tool = os.path.join(conftest.BUILD, "smtp-load")
     if not os.access(tool, os.X_OK):
         print("bench: %s is not built" % tool, file=sys.stderr)
@@ -191,7 +205,10 @@ def main():
     status = 0
     try:
         start_instance(inst)
-        benchmark(inst, tool)
+        if "smtp" in parts:
+            benchmark(inst, tool)
+        if "e2e" in parts:
+            bench_e2e.benchmark(tool, inst, lambda u: maildir_new(inst, u))
     except KeyboardInterrupt:
         print("\nbench: interrupted; tearing down", file=sys.stderr)
         status = 130

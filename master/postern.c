@@ -13,6 +13,7 @@
 #include "log.h"
 #include "postern_check.h"
 #include "postern_ctl.h"
+#include "postern_queue.h"
 #include "postern_user.h"
 
 /* Commands that need the loaded config. */
@@ -31,6 +32,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: postern [-c FILE] start [-f] | stop | reload | status | check\n"
+	    "       postern [-c FILE] queue [show ID | delete|hold|release ID|all] | flush\n"
 	    "       postern map SOURCE [OUTPUT]\n"
 	    "       postern [-c FILE] user add|del|passwd ADDRESS\n");
 	exit(2);
@@ -66,6 +68,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "check") == 0)
 		return postern_check(abs, argc, argv);
+	if (strcmp(argv[0], "queue") == 0 || strcmp(argv[0], "flush") == 0) {
+		rc = postern_queue(abs, argc, argv);
+		free(abs);
+		return rc;
+	}
 	for (i = 0; i < sizeof(with_config) / sizeof(with_config[0]); i++)
 		if (strcmp(argv[0], with_config[i].name) == 0)
 			break;

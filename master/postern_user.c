@@ -1,5 +1,5 @@
 /*
- * postern_user: `postern user add|passwd|del|list|test`, run by the admin
+ * postern_user: `postern user add|passwd|del|quota|list|test`, run by the admin
  * (root).  Maintains paths.maps/users and rebuilds its maps.  Passwords come
  * only from standard input, are hashed with yescrypt and wiped after use.
  */
@@ -195,7 +195,19 @@ rebuild(const struct config *c)
 	return rc;
 }
 
-enum op { OP_ADD, OP_PASSWD, OP_DEL };
+enum op { OP_ADD, OP_PASSWD, OP_DEL, OP_QUOTA };
+
+/* Set the quota of an existing entry: 1 done, 0 not found. */
+static int
+set_quota(struct userdb *db, const char *addr, uint64_t quota)
+{
+	struct userdb_line *l = userdb_find(db, addr);
+
+	if (l == NULL)
+		return 0;
+	l->quota = quota;
+	return 1;
+}
 
 /* Apply op to the source under the lock, save and rebuild.  Exit code. */
 static int
@@ -223,6 +235,8 @@ edit(const struct config *c, enum op op, const char *addr, const char *hash, uin
 		fprintf(stderr, "postern: %s: no such user\n", addr);
 	else if (op == OP_DEL && (r = userdb_del(&db, addr)) == 0)
 		fprintf(stderr, "postern: %s: no such user\n", addr);
+	else if (op == OP_QUOTA && (r = set_quota(&db, addr, quota)) == 0)
+		fprintf(stderr, "postern: %s: no such user\n", addr);
 	if (r == 0)
 		goto out;
 	if (userdb_save(src, &db) == -1) {
@@ -231,6 +245,10 @@ edit(const struct config *c, enum op op, const char *addr, const char *hash, uin
 	}
 	if (op == OP_ADD)
 		printf("postern: added %s to %s\n", addr, src);
+	else if (op == OP_QUOTA && quota == 0)
+		printf("postern: %s has no quota now\n", addr);
+	else if (op == OP_QUOTA)
+		printf("postern: quota of %s set to %" PRIu64 " bytes\n", addr, quota);
 	else
 		printf("postern: %s %s %s %s\n", op == OP_DEL ? "removed" :
 		    "changed the password of", addr, op == OP_DEL ? "from" : "in", src);
@@ -307,6 +325,27 @@ static int
 cmd_del(const struct config *c, int argc, char **argv)
 {
 	return cmd_set(c, argc, argv, OP_DEL);
+}
+
+/* postern user quota ADDRESS SIZE (0 = no quota) */
+static int
+cmd_quota(const struct config *c, int argc, char **argv)
+{
+	char addr[USERDB_ADDR_MAX + 1];
+	uint64_t quota;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: postern user quota ADDRESS SIZE\n");
+		return 2;
+	}
+	if (parse_size(argv[3], &quota) == -1) {
+		fprintf(stderr, "postern: bad quota '%s' (bytes, or with K, M, G; 0 = none)\n",
+		    argv[3]);
+		return 2;
+	}
+	if (get_address(c, argv[2], addr) == -1)
+		return 1;
+	return edit(c, OP_QUOTA, addr, NULL, quota);
 }
 
 static int
@@ -436,6 +475,7 @@ static const struct {
 	{ "passwd", cmd_passwd },
 	{ "del", cmd_del },
 	{ "list", cmd_list },
+	{ "quota", cmd_quota },
 	{ "test", cmd_test },
 };
 
@@ -449,7 +489,7 @@ postern_user(const struct config *c, int argc, char **argv)
 			if (strcmp(argv[1], commands[i].name) == 0)
 				return commands[i].run(c, argc, argv);
 	fprintf(stderr, "usage: postern user add [-q QUOTA] ADDRESS | passwd ADDRESS | "
-	    "del ADDRESS | list | test ADDRESS\n"
+	    "del ADDRESS | quota ADDRESS SIZE | list | test ADDRESS\n"
 	    "       (the password is read from standard input)\n");
 	return 2;
 }

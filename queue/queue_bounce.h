@@ -30,6 +30,8 @@ struct bounce_input {
 				 * postmaster for a double bounce */
 	int64_t now;		/* Date:, Arrival-Date comes from orig->arrival */
 	const char *id;		/* queue id of the new message (Message-ID) */
+	int64_t retry_until;	/* delayed: Will-Retry-Until (arrival +
+				 * queue.lifetime); 0 = not given */
 };
 
 /*
@@ -42,11 +44,17 @@ struct bounce_input {
  * human-readable text/plain part, the message/delivery-status part
  * (Reporting-MTA: dns; hostname, Original-Envelope-Id when envid is set,
  * Arrival-Date; per recipient Original-Recipient (from orcpt), Final-
- * Recipient: rfc822; addr, Action, Status, Diagnostic-Code: smtp; text,
- * Last-Attempt-Date, and Will-Retry-Until for delayed), and the original:
- * text/rfc822-headers for RET=HDRS, or when the message is larger than
- * max_full octets, else message/rfc822 with the full message.  CRLF line
- * ends, no line over 998 octets, 7bit or 8bit as the original needs.
+ * Recipient: rfc822; addr, Action, Status, Remote-MTA and Diagnostic-Code:
+ * smtp; REPLY for a remote server's answer, else Diagnostic-Code:
+ * X-Postern; text, Last-Attempt-Date, and Will-Retry-Until for delayed when
+ * retry_until is set), and the original: text/rfc822-headers for RET=HDRS,
+ * for delayed/delivered, when the message is larger than max_full octets
+ * or not well-formed, else message/rfc822 with the full message.  SMTPUTF8
+ * originals get the RFC 6533 types (message/global-delivery-status,
+ * message/global, message/global-headers).  CRLF line ends, no line over
+ * 998 octets, 7bit or 8bit as the content needs (docs/queue.md, "The
+ * report").  out->msg is appended to (a zeroed struct buf is initialised
+ * without limit).
  *
  * out->msg receives the bytes; out->env (envelope_init'ed by the caller) gets
  * sender "", one recipient `to` (notify NEVER), kind bounce (double-bounce

@@ -1,6 +1,8 @@
 /*
  * queue_server: the queue's poll loop.  Clients are smtpd (queue.sock) and
- * sendmail/mailq (submit.sock); each sends one message at a time.  Nothing
+ * sendmail/mailq/postern queue (submit.sock), each sending one message at a
+ * time, and the delivery agents (deliver.sock, queue_agent.c).  The loop
+ * sleeps until the scheduler's next due time; a commit is scheduled at once.  Nothing
  * a client says is trusted: the envelope is re-parsed and re-checked, the
  * id and arrival time are ours, and local submissions are marked with the
  * kernel's idea of who sent them (SO_PEERCRED).
@@ -21,13 +23,15 @@
 #include "event.h"
 #include "ipc.h"
 #include "log.h"
-#include "queue_list.h"
+#include "queue_admin.h"
+#include "queue_agent.h"
 #include "queue_server.h"
 #include "queue_spool.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define SEND_TIMEOUT_S	10	/* a client that stops reading is dropped */
+#define NFIXED		4	/* signal pipe, queue.sock, submit.sock, deliver.sock */
 
 struct client {
 	int fd;			/* -1: free slot */
@@ -40,6 +44,7 @@ struct client {
 
 static struct client *clients;
 static const struct queue_limits *limits;
+static struct result_ctx *ctx;
 
 static void
 client_close(struct client *cl, const char *why)
@@ -196,9 +201,10 @@ do_end(struct client *cl, const struct ipc_msg *m)
 		log_panic("queue id length");
 	cl->open = 0;
 	r = spool_commit(&cl->msg, &cl->env, &err);
-	if (r == 1)
+	if (r == 1) {
 		log_accepted(cl, size);
-	else
+		result_committed(ctx, &cl->env, size);	/* scheduled at once */
+	} else
 		log_warn("%s: not queued: %s (%llu bytes)", id, err,
 		    (unsigned long long)size);
 	envelope_free(&cl->env);
@@ -225,12 +231,10 @@ client_request(struct client *cl, const struct ipc_msg *m)
 			cl->open = 0;
 		}
 		return 0;
-	case IPC_QUEUE_LIST:
-		if (!cl->submit || cl->open || m->body.len != 0)
-			return -1;
-		return queue_list_send(cl->fd);
 	default:
-		return -1;
+		if (!cl->submit || cl->open || !admin_is_request(m))
+			return -1;
+		return admin_request(ctx, cl->fd, cl->uid, m);
 	}
 }
 
@@ -299,54 +303,95 @@ signals_stop(void)
 	return stop;
 }
 
-int
-queue_server_run(int smtpd_fd, int submit_fd, const struct queue_limits *lim)
+/* Time-driven work, then every job the limits allow; returns the poll
+ * timeout in milliseconds until the next due time (-1: none). */
+static int
+schedule(void)
 {
-	struct pollfd *pfd = xcalloc(QUEUE_MAX_CLIENTS + 3, sizeof(*pfd));
-	int slot[QUEUE_MAX_CLIENTS];
-	int i, n, stop = 0;
+	int64_t now = (int64_t)time(NULL), wake;
+
+	result_tick(ctx, now);
+	agent_dispatch(now);
+	wake = sched_wake(&ctx->sched, now);
+	if (wake == -1)
+		return -1;
+	if (wake - now > 3600)
+		return 3600 * 1000;
+	return (int)(wake - now) * 1000;
+}
+
+/* Fill the poll set: fixed fds, then clients (slot[]), then agents. */
+static int
+poll_set(struct pollfd *pfd, int *slot, int *aslot, int *nclients)
+{
+	int i, n = NFIXED;
+
+	for (i = 0; i < QUEUE_MAX_CLIENTS; i++)
+		if (clients[i].fd != -1) {
+			pfd[n].fd = clients[i].fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			slot[n - NFIXED] = i;
+			n++;
+		}
+	*nclients = n - NFIXED;
+	return n + agent_pollfds(&pfd[n], aslot);
+}
+
+int
+queue_server_run(const struct queue_fds *fds, const struct queue_limits *lim,
+    struct result_ctx *x)
+{
+	struct pollfd *pfd = xcalloc(QUEUE_MAX_CLIENTS + NFIXED + AGENT_MAX, sizeof(*pfd));
+	int *slot = xcalloc(QUEUE_MAX_CLIENTS, sizeof(*slot)), aslot[AGENT_MAX];
+	int i, n, nclients, timeout, stop = 0;
 
 	limits = lim;
+	ctx = x;
 	clients = xcalloc(QUEUE_MAX_CLIENTS, sizeof(*clients));
 	for (i = 0; i < QUEUE_MAX_CLIENTS; i++)
 		clients[i].fd = -1;
-	if (fd_set_nonblock(smtpd_fd, 1) == -1 || fd_set_nonblock(submit_fd, 1) == -1)
+	if (fd_set_nonblock(fds->smtpd, 1) == -1 || fd_set_nonblock(fds->submit, 1) == -1 ||
+	    fd_set_nonblock(fds->deliver, 1) == -1)
 		log_fatal("listening sockets: %s", strerror(errno));
 	pfd[0].fd = event_signal_fd();
-	pfd[1].fd = smtpd_fd;
-	pfd[2].fd = submit_fd;
-	pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+	pfd[1].fd = fds->smtpd;
+	pfd[2].fd = fds->submit;
+	pfd[3].fd = fds->deliver;
+	for (i = 0; i < NFIXED; i++)
+		pfd[i].events = POLLIN;
 	event_signal_catch(SIGTERM);
 	event_signal_catch(SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 	while (!stop) {
-		for (i = 0, n = 3; i < QUEUE_MAX_CLIENTS; i++)
-			if (clients[i].fd != -1) {
-				pfd[n].fd = clients[i].fd;
-				pfd[n].events = POLLIN;
-				pfd[n].revents = 0;
-				slot[n - 3] = i;
-				n++;
-			}
-		if (poll(pfd, (nfds_t)n, -1) == -1) {
+		timeout = schedule();
+		n = poll_set(pfd, slot, aslot, &nclients);
+		if (poll(pfd, (nfds_t)n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("poll: %s", strerror(errno));
 		}
 		if (pfd[0].revents)
 			stop = signals_stop();
-		for (i = 3; i < n; i++)
+		for (i = NFIXED; i < NFIXED + nclients; i++)
 			if (pfd[i].revents)
-				client_readable(&clients[slot[i - 3]]);
+				client_readable(&clients[slot[i - NFIXED]]);
+		for (; i < n; i++)
+			if (pfd[i].revents)
+				agent_readable(aslot[i - NFIXED - nclients]);
 		if (pfd[1].revents)
-			accept_clients(smtpd_fd, 0);
+			accept_clients(fds->smtpd, 0);
 		if (pfd[2].revents)
-			accept_clients(submit_fd, 1);
+			accept_clients(fds->submit, 1);
+		if (pfd[3].revents)
+			agent_accept(fds->deliver);
 	}
 	for (i = 0; i < QUEUE_MAX_CLIENTS; i++)
 		if (clients[i].fd != -1)
 			client_close(&clients[i], NULL);
+	agent_close_all();
 	free(clients);
+	free(slot);
 	free(pfd);
 	log_info("stopping");
 	return 0;

@@ -1,6 +1,6 @@
 /*
- * queue_server: the queue's event loop over queue.sock (smtpd) and
- * submit.sock (sendmail, mailq).  Every record is re-validated; the
+ * queue_server: the queue's event loop over queue.sock (smtpd),
+ * submit.sock (sendmail, mailq, postern queue) and deliver.sock (agents).  Every record is re-validated; the
  * protocol is in docs/queue.md.
  */
 #ifndef POSTERN_QUEUE_SERVER_H
@@ -17,7 +17,16 @@ struct queue_limits {
 	uint64_t recipients;	/* limits.recipients */
 };
 
-/* Serve until SIGTERM (returns 0) or a fatal error (-1).  Both listening
- * sockets are SOCK_SEQPACKET; the cwd/root is the spool. */
-int queue_server_run(int smtpd_fd, int submit_fd, const struct queue_limits *lim);
+/* The listening sockets (SOCK_SEQPACKET) master passes. */
+struct queue_fds {
+	int smtpd;		/* queue.sock */
+	int submit;		/* submit.sock */
+	int deliver;		/* deliver.sock */
+};
+
+struct result_ctx;
+/* Serve until SIGTERM (returns 0) or a fatal error (-1); x holds the
+ * scheduler's index, loaded from the spool.  The cwd/root is the spool. */
+int queue_server_run(const struct queue_fds *fds, const struct queue_limits *lim,
+    struct result_ctx *x);
 #endif

@@ -139,8 +139,15 @@ spool_sweep_sub(const char *dir, const char *other, const char *xx, const char *
 		return;
 	}
 	while ((d = readdir(dh)) != NULL) {
+		if (d->d_name[0] == '.' && spool_id_ok(d->d_name + 1)) {
+			/* a rewrite's temp file (.ID): the rename never happened,
+			 * so ID still holds the state before the update */
+			spool_path(path, sizeof(path), dir, xx, d->d_name);
+			spool_unlink(path, "unfinished envelope update");
+			continue;
+		}
 		if (!spool_id_ok(d->d_name))
-			continue;	/* not ours to judge (temp files of updates) */
+			continue;	/* not ours to judge */
 		spool_path(path, sizeof(path), dir, xx, d->d_name);
 		spool_path(twin, sizeof(twin), other, xx, d->d_name);
 		if (lstat(twin, &st) == -1 && errno == ENOENT)
@@ -336,4 +343,127 @@ spool_commit(struct spool_msg *m, const struct envelope *e, const char **err)
 	}
 	m->id[0] = '\0';
 	return 1;
+}
+
+/* ---- committed messages (the scheduler) ------------------------------- */
+
+int
+spool_id_valid(const char *id)
+{
+	return spool_id_ok(id);
+}
+
+int
+spool_open_msg(const char *id)
+{
+	char path[128], xx[3];
+
+	spool_subdir(id, xx);
+	spool_path(path, sizeof(path), "msg", xx, id);
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+int
+spool_env_rewrite(const struct envelope *e)
+{
+	struct buf text = BUF_INIT(ENVELOPE_SIZE_MAX);
+	char tmp[128], path[128], dir[64], xx[3], dot[QUEUE_ID_LEN + 2];
+	int fd, r = -1;
+
+	if (envelope_serialize(e, &text) == -1) {
+		log_warn("%s: envelope does not serialize", e->id);
+		buf_free(&text);
+		errno = EINVAL;
+		return -1;
+	}
+	spool_subdir(e->id, xx);
+	if (str_format(dot, sizeof(dot), ".%s", e->id) == -1)
+		log_panic("queue id length");
+	spool_path(tmp, sizeof(tmp), "env", xx, dot);
+	spool_path(path, sizeof(path), "env", xx, e->id);
+	spool_path(dir, sizeof(dir), "env", xx, NULL);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1) {
+		r = write_all(fd, text.data, text.len) == -1 || fsync(fd) == -1 ? -1 : 0;
+		if (close(fd) == -1)
+			r = -1;
+		if (r == 0 && (rename(tmp, path) == -1 || fsync_dir(dir) == -1))
+			r = -1;
+		if (r == -1 && unlink(tmp) == -1 && errno != ENOENT)
+			log_warn("unlink %s: %s", tmp, strerror(errno));
+	}
+	if (r == -1)
+		log_warn("%s: cannot update the envelope: %s", e->id, strerror(errno));
+	buf_free(&text);
+	return r;
+}
+
+int
+spool_remove(const char *id)
+{
+	char path[128], dir[64], xx[3];
+
+	spool_subdir(id, xx);
+	spool_path(path, sizeof(path), "env", xx, id);
+	spool_path(dir, sizeof(dir), "env", xx, NULL);
+	/* envelope first: a message without envelope is swept at start */
+	if ((unlink(path) == -1 && errno != ENOENT) || fsync_dir(dir) == -1) {
+		log_warn("%s: cannot remove the envelope: %s", id, strerror(errno));
+		return -1;
+	}
+	spool_path(path, sizeof(path), "msg", xx, id);
+	spool_path(dir, sizeof(dir), "msg", xx, NULL);
+	if ((unlink(path) == -1 && errno != ENOENT) || fsync_dir(dir) == -1)
+		log_warn("%s: cannot remove the message: %s", id, strerror(errno));
+	return 0;
+}
+
+int
+spool_load_each(int (*fn)(struct envelope *e, uint64_t size, void *arg), void *arg)
+{
+	struct buf text = BUF_INIT(ENVELOPE_SIZE_MAX);
+	char path[128], sub[16];
+	struct dirent *d, *s;
+	struct envelope e;
+	const char *err;
+	struct stat st;
+	DIR *top, *dh;
+	int n = 0;
+
+	if ((top = opendir("env")) == NULL)
+		return -1;
+	while ((d = readdir(top)) != NULL) {
+		if (strlen(d->d_name) != 2 || d->d_name[0] == '.' ||
+		    str_format(sub, sizeof(sub), "env/%s", d->d_name) == -1 ||
+		    (dh = opendir(sub)) == NULL)
+			continue;
+		while ((s = readdir(dh)) != NULL) {
+			if (!spool_id_ok(s->d_name))
+				continue;
+			spool_path(path, sizeof(path), "env", d->d_name, s->d_name);
+			buf_reset(&text);
+			envelope_init(&e);
+			err = NULL;
+			if (read_file(path, &text, ENVELOPE_SIZE_MAX) == -1)
+				err = strerror(errno);
+			else if (envelope_parse(buf_cstr(&text), text.len, &e, &err) == -1)
+				err = err != NULL ? err : "does not parse";
+			else if (strcmp(e.id, s->d_name) != 0)
+				err = "id does not match the file name";
+			if (err != NULL) {
+				log_warn("%s: not scheduled: %s", path, err);
+				envelope_free(&e);
+				continue;
+			}
+			spool_path(path, sizeof(path), "msg", d->d_name, s->d_name);
+			if (stat(path, &st) == -1 || fn(&e, (uint64_t)st.st_size, arg) == -1)
+				envelope_free(&e);
+			else
+				n++;
+		}
+		closedir(dh);
+	}
+	closedir(top);
+	buf_free(&text);
+	return n;
 }

@@ -38,4 +38,23 @@ int spool_commit(struct spool_msg *m, const struct envelope *e,
     const char **err) WUR;
 /* Drop the message in progress (if any) and its incoming/ files. */
 void spool_discard(struct spool_msg *m);
+
+/* 1 if id has the form of our queue ids. */
+int spool_id_valid(const char *id);
+/* Open msg/XX/ID read-only: fd, or -1 (errno). */
+int spool_open_msg(const char *id) WUR;
+/* Replace env/XX/ID durably with e's text form: env/XX/.ID written and
+ * fsynced, renamed over env/XX/ID, env/XX fsynced.  A crash leaves the old
+ * or the new envelope (a stale .ID is removed by the start-up sweep).
+ * 0, or -1 (logged; the old envelope stays). */
+int spool_env_rewrite(const struct envelope *e) WUR;
+/* Remove a finished message: env/XX/ID, fsync env/XX, then msg/XX/ID,
+ * fsync msg/XX.  0, or -1 when the envelope could not be removed (logged). */
+int spool_remove(const char *id) WUR;
+/* Call fn for every committed envelope that parses (in no order) with
+ * the size of its message; fn takes ownership of e when it returns 0 (on
+ * -1 the envelope is freed here).  Envelopes that do not parse are logged
+ * and skipped.  The number taken, or -1 if env/ cannot be read. */
+int spool_load_each(int (*fn)(struct envelope *e, uint64_t size, void *arg),
+    void *arg) WUR;
 #endif

@@ -36,17 +36,22 @@ def has_queue():
     return os.path.exists(os.path.join(BUILD, "queue"))
 
 
-def boot(inst, users=None, **config):
+def boot(inst, users=None, deliver=True, **config):
     """Configure inst for mail (domains example.test plus config, "__" for
     "."), add alice@example.test (and users: {addr: password}), start it,
     wait until auth (and queue, when built) run and the smtp listener
-    greets.  Returns inst."""
+    greets.  deliver=False: without the local delivery agent (its program
+    is removed), so accepted mail stays in the spool for the test to read.
+    Returns inst."""
     keys = {"domains": DOMAIN}
     keys.update({k.replace("__", "."): v for k, v in config.items()})
     inst.configure(keys)
     inst.add_user(USER, PASSWORD)
     for a, p in (users or {}).items():
         inst.add_user(a, p)
+    local = os.path.join(inst.libexec, "local")
+    if not deliver and os.path.exists(local):
+        os.remove(local)
     inst.start()
     if has_queue():
         inst.wait_ready(service="queue")

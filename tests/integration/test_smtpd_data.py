@@ -92,7 +92,7 @@ SMUGGLED = (b"MAIL FROM:<evil@elsewhere.example>\r\n"
     b"\n.\r", b"\r.\n", b"\n..\n", b"\r\n.\n\r\n",
 ], ids=lambda b: b.decode().replace("\r", "CR").replace("\n", "LF"))
 def test_smuggling_fake_end_of_data(inst, fake_end):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     first = b"From: a@elsewhere.example\r\nSubject: carrier\r\n\r\ncarrier text"
     with sh.SMTPClient(inst, "smtp") as c:
         open_data(c)
@@ -117,7 +117,7 @@ def test_smuggling_fake_end_of_data(inst, fake_end):
     b"Subject: lf\r\n\r\nlast line ends in bare LF\n",
 ], ids=["lf-body", "lf-header", "cr-body", "lf-last"])
 def test_bare_cr_or_lf_refused(inst, body):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     code, text = send_raw(inst, body + b"\r\n.\r\n")
     assert (code, text[:5]) == (554, "5.6.0"), (code, text)
     assert_nothing_queued(inst)
@@ -126,7 +126,7 @@ def test_bare_cr_or_lf_refused(inst, body):
 def test_only_crlf_dot_crlf_ends_data(inst):
     """The real end, even split over many packets, ends the data; a
     following transaction in the same session works."""
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     body = b"Subject: split\r\n\r\ntext\r\n"
     with sh.SMTPClient(inst, "smtp") as c:
         open_data(c)
@@ -155,7 +155,7 @@ def test_only_crlf_dot_crlf_ends_data(inst):
 # ---- what is stored ---------------------------------------------------------
 
 def test_dot_stuffing_removed_and_lines_intact(inst):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     body = (b"Subject: dots\r\n"
             b"\r\n"
             b".\r\n"
@@ -175,7 +175,7 @@ def test_dot_stuffing_removed_and_lines_intact(inst):
 
 
 def test_8bit_body_stored_intact(inst):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     octets = bytes(b for b in range(0x80, 0x100))
     body = (b"Subject: =?utf-8?q?=C3=A9t=C3=A9?=\r\n"
             b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -193,7 +193,7 @@ def test_8bit_body_stored_intact(inst):
 # ---- limits -------------------------------------------------------------------
 
 def test_data_line_of_1001_octets_refused(inst):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     head = b"Subject: long line\r\n\r\n"
     # 998 octets + CRLF = 1000: the limit, accepted
     ok = head + b"a" * 998 + b"\r\n"
@@ -228,7 +228,7 @@ def message_of(size):
 
 def test_message_size_limit_exact(inst):
     limit = 20000
-    sh.boot(inst, limits__message_size=str(limit))
+    sh.boot(inst, deliver=False, limits__message_size=str(limit))
     with sh.SMTPClient(inst, "smtp") as c:
         ext = c.ehlo()
         assert "SIZE %d" % limit in ext, ext
@@ -248,7 +248,7 @@ def test_message_size_limit_exact(inst):
 
 
 def test_too_many_received_headers_is_a_loop(inst):
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     hop = b"Received: from a.example by b.example with ESMTP id x; Tue, 1 Oct 2024 10:00:00 +0000\r\n"
     body = b"Subject: loop\r\n\r\nbody\r\n"
     ok = hop * 50 + body
@@ -299,7 +299,7 @@ def small_spool(inst):
 @needs_root
 def test_commit_failure_451_and_nothing_left(small_spool):
     inst = small_spool
-    sh.boot(inst)
+    sh.boot(inst, deliver=False)
     assert inst.running("queue"), inst.status()
     # the mount is what the queue uses (its root is the spool)
     assert os.readlink("/proc/%d/root" % inst.pid("queue")) == inst.spool

@@ -2,7 +2,8 @@
 per-connection smtpd runs as PREFIXsmtpd with only its groups, chrooted in
 the empty dir, without capabilities, with no_new_privs, and holds nothing
 of the spool, the TLS key or the password hashes; queue and auth likewise
-under their own accounts; master is the instance's only root process."""
+under their own accounts; master and the local-delivery spawner are the
+instance's only root processes."""
 import base64
 import grp
 import os
@@ -171,13 +172,20 @@ def test_queue_and_auth_confined_master_only_root(inst):
         assert_unprivileged(inst, auth, "auth", ("auth",), inst.etc)
         assert_holds_none_of(auth, [inst.spool, os.path.realpath(inst.key), inst.key],
                              "auth")
-        # master is the instance's only process with any uid 0
+        # master and the local-delivery spawner (DESIGN.md) are the only
+        # processes with any uid 0; the spawner holds no listener, no spool
+        # and no TLS key
+        local = inst.pid("local")
+        assert local, inst.status()
         roots = []
         for pid in instance_pids(inst.conf, inst.aprefix):
             st = proc_status(pid)
             if st is not None and "0" in st["Uid"].split():
                 roots.append(pid)
-        assert roots == [master], (roots, master, inst.status_list())
+        assert sorted(roots) == sorted([master, local]), (roots, master, local,
+                                                          inst.status_list())
+        assert_holds_none_of(local, [inst.spool, os.path.realpath(inst.key), inst.key,
+                                     os.path.join(inst.etc, "users.cdb")], "local")
         assert smtpd in instance_pids(inst.conf, inst.aprefix)
         # every service has its own uid
         uids = {int(proc_status(p)["Uid"].split()[0]) for p in (smtpd, queue, auth)}

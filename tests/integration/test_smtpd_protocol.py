@@ -24,7 +24,7 @@ RECEIVED = re.compile(
 
 @pytest.fixture(scope="module")
 def srv():
-    yield from module_instance(limits__message_size="10M")
+    yield from module_instance(limits__message_size="10M", deliver=False)
 
 
 def expect(c, line, code, enh=None):

@@ -1,0 +1,332 @@
+/*
+ * queue_agent: deliver.sock connections in the queue process.  An agent is
+ * identified by the kernel (SO_PEERCRED) and by its HELLO; every RESULT is
+ * checked field by field (queue_sched.c) and against the job it answers.
+ * Any protocol error closes the connection; its jobs are deferred.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "queue_agent.h"
+#include "queue_spool.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define SEND_TIMEOUT_S	10
+#define SLOTS_MAX	10000
+
+struct agent {
+	int fd;				/* -1: free */
+	int hello;			/* HELLO accepted */
+	enum sched_transport t;
+	uid_t uid;
+};
+
+static const char *const tnames[SCHED_NTRANSPORT] = { "local", "remote" };
+static struct agent agents[AGENT_MAX];
+static struct result_ctx *ctx;
+static uid_t want_uid[SCHED_NTRANSPORT];
+static struct sched_job **jobs;		/* in flight */
+static size_t njobs, jobcap;
+static uint64_t next_tag = 1;
+
+void
+agent_init(struct result_ctx *x, uid_t local_uid, uid_t remote_uid)
+{
+	int i;
+
+	ctx = x;
+	want_uid[SCHED_LOCAL] = local_uid;
+	want_uid[SCHED_REMOTE] = remote_uid;
+	for (i = 0; i < AGENT_MAX; i++)
+		agents[i].fd = -1;
+}
+
+static void
+job_forget(size_t k)
+{
+	free(jobs[k]);
+	jobs[k] = jobs[--njobs];
+}
+
+static void
+agent_close(int idx, const char *why)
+{
+	struct agent *a = &agents[idx];
+	size_t k;
+
+	if (why != NULL)
+		log_warn("delivery agent %s (fd %d): %s; closing",
+		    a->hello ? tnames[a->t] : "(no hello)", a->fd, why);
+	close(a->fd);
+	a->fd = -1;
+	if (!a->hello)
+		return;
+	ctx->sched.slots[a->t] = 0;
+	a->hello = 0;
+	for (k = 0; k < njobs;) {
+		if (jobs[k]->agent != idx) {
+			k++;
+			continue;
+		}
+		result_defer_job(ctx, jobs[k], "4.3.0 delivery agent went away");
+		job_forget(k);
+	}
+}
+
+void
+agent_close_all(void)
+{
+	size_t k;
+	int i;
+
+	/* Stopping: the jobs in flight are not recorded as deferred; their
+	 * recipients stay as written (pending/deferred) and are sent again at
+	 * once by the next queue. */
+	for (k = 0; k < njobs; k++)
+		free(jobs[k]);
+	njobs = 0;
+	for (i = 0; i < AGENT_MAX; i++)
+		if (agents[i].fd != -1) {
+			close(agents[i].fd);
+			agents[i].fd = -1;
+		}
+}
+
+void
+agent_accept(int lfd)
+{
+	struct timeval tv = { SEND_TIMEOUT_S, 0 };
+	struct ucred cred;
+	socklen_t len;
+	int fd, i;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
+		for (i = 0; i < AGENT_MAX && agents[i].fd != -1; i++)
+			;
+		len = sizeof(cred);
+		if (i == AGENT_MAX) {
+			log_warn("too many delivery agent connections; refusing one");
+			close(fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
+			log_warn("new delivery agent: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		agents[i].fd = fd;
+		agents[i].hello = 0;
+		agents[i].uid = cred.uid;
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+	    errno != ECONNABORTED)
+		log_warn("accept on deliver.sock: %s", strerror(errno));
+}
+
+int
+agent_pollfds(struct pollfd *pfd, int *idx)
+{
+	int i, n = 0;
+
+	for (i = 0; i < AGENT_MAX; i++)
+		if (agents[i].fd != -1) {
+			pfd[n].fd = agents[i].fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			idx[n++] = i;
+		}
+	return n;
+}
+
+/* HELLO: transport, slots; the kernel's uid must fit the transport.
+ * NULL accepted, else the reason to close. */
+static const char *
+hello(int idx, const struct ipc_msg *m)
+{
+	struct agent *a = &agents[idx];
+	const char *t = ipc_get_str(m, "transport", 16), *key, *val;
+	size_t pos = 0, len, nf = 0;
+	struct ipc_msg ok;
+	uint64_t slots;
+	int i, r;
+
+	while (ipc_next(m, &pos, &key, &val, &len) == 1)
+		nf++;
+	if (m->type != IPC_DELIVER_HELLO || nf != 2 || pos != m->body.len ||
+	    t == NULL || ipc_get_u64(m, "slots", &slots) == -1 ||
+	    slots < 1 || slots > SLOTS_MAX)
+		return "bad HELLO";
+	if (strcmp(t, "local") == 0)
+		a->t = SCHED_LOCAL;
+	else if (strcmp(t, "remote") == 0)
+		a->t = SCHED_REMOTE;
+	else
+		return "unknown transport";
+	if (a->uid != want_uid[a->t])
+		return a->t == SCHED_LOCAL ? "local agent not uid 0" :
+		    "remote agent not the remote account";
+	for (i = 0; i < AGENT_MAX; i++)
+		if (agents[i].fd != -1 && agents[i].hello && agents[i].t == a->t)
+			return "a second agent for the transport";
+	ipc_msg_init(&ok, IPC_OK);
+	r = ipc_send(a->fd, &ok);
+	ipc_msg_free(&ok);
+	if (r == -1)
+		return strerror(errno);
+	a->hello = 1;
+	ctx->sched.slots[a->t] = slots;
+	log_info("delivery agent %s connected (uid %u, %llu slots)", t,
+	    (unsigned)a->uid, (unsigned long long)slots);
+	return NULL;
+}
+
+/* A RESULT.  NULL applied, else the reason to close. */
+static const char *
+result(int idx, const struct ipc_msg *m)
+{
+	struct sched_result *r;
+	const char *err = NULL;
+	size_t k;
+
+	if (m->type != IPC_DELIVER_RESULT || m->nfds != 0)
+		return "unexpected record";
+	r = xmalloc(sizeof(*r));
+	if (!sched_result_parse(m, r, &err))
+		goto out;
+	for (k = 0; k < njobs && (jobs[k]->tag != r->job || jobs[k]->agent != idx); k++)
+		;
+	if (k == njobs)
+		err = "result for an unknown job";
+	else if (r->n != jobs[k]->n)
+		err = "wrong number of statuses";
+	else if (r->nfwd > 0 && jobs[k]->transport != SCHED_LOCAL)
+		err = "forward from a remote agent";
+	else {
+		result_apply(ctx, jobs[k], r);
+		job_forget(k);
+	}
+out:
+	free(r);
+	return err;
+}
+
+void
+agent_readable(int idx)
+{
+	struct agent *a = &agents[idx];
+	struct ipc_msg m;
+	const char *why = NULL;
+	int r = ipc_recv(a->fd, &m), err = errno;
+
+	if (r == 1)
+		why = a->hello ? result(idx, &m) : hello(idx, &m);
+	ipc_msg_free(&m);
+	if (r == 0)
+		agent_close(idx, a->hello ? "disconnected" : "disconnected before HELLO");
+	else if (r == -1 && err != EAGAIN && err != EINTR)
+		agent_close(idx, strerror(err));
+	else if (why != NULL)
+		agent_close(idx, why);
+}
+
+/* The JOB record for j (message descriptor attached).  0/-1. */
+static int
+job_record(const struct sched_job *j, struct ipc_msg *m, int msgfd)
+{
+	static const char *const rets[] = { NULL, "full", "hdrs" };
+	static const char *const bodies[] = { NULL, "7bit", "8bitmime", "binarymime" };
+	const struct envelope *e = &j->msg->env;
+	const struct envelope_rcpt *r;
+	size_t k;
+
+	if (ipc_put_u64(m, "job", j->tag) == -1 || ipc_put_str(m, "id", e->id) == -1 ||
+	    ipc_put_str(m, "sender", e->sender) == -1 ||
+	    (e->envid && ipc_put_str(m, "envid", e->envid) == -1) ||
+	    ((unsigned)e->ret < 3 && rets[e->ret] && ipc_put_str(m, "ret", rets[e->ret]) == -1) ||
+	    ((unsigned)e->body < 4 && bodies[e->body] &&
+	    ipc_put_str(m, "body", bodies[e->body]) == -1) ||
+	    (e->smtputf8 && ipc_put_str(m, "smtputf8", "1") == -1) ||
+	    ipc_put_u64(m, "arrival", (uint64_t)e->arrival) == -1)
+		return -1;
+	for (k = 0; k < j->n; k++) {
+		r = &e->rcpt[j->rcpt[k]];
+		if (ipc_put_str(m, "rcpt", r->addr) == -1 ||
+		    ipc_put_str(m, "orcpt", r->orcpt ? r->orcpt : "") == -1)
+			return -1;
+	}
+	return ipc_put_fd(m, msgfd);
+}
+
+/* The connected agent of transport t (there is one when slots > 0). */
+static int
+agent_of(enum sched_transport t)
+{
+	int i;
+
+	for (i = 0; i < AGENT_MAX; i++)
+		if (agents[i].fd != -1 && agents[i].hello && agents[i].t == t)
+			return i;
+	log_panic("no agent for a transport with slots");
+}
+
+/* Send j.  0 sent; -1 not sent: the job was deferred or the agent
+ * closed, and the job is ended either way. */
+static int
+job_send(struct sched_job *j)
+{
+	struct ipc_msg m;
+	int fd, r;
+
+	j->agent = agent_of(j->transport);
+	j->tag = next_tag++;
+	if ((fd = spool_open_msg(j->msg->env.id)) == -1) {
+		log_set_qid(j->msg->env.id);
+		log_warn("cannot open the message: %s", strerror(errno));
+		log_set_qid(NULL);
+		result_defer_job(ctx, j, "4.3.0 cannot open the queued message");
+		return -1;
+	}
+	ipc_msg_init(&m, IPC_DELIVER_JOB);
+	r = job_record(j, &m, fd);
+	close(fd);
+	if (r == -1)
+		log_panic("job record too large");
+	r = ipc_send(agents[j->agent].fd, &m);
+	ipc_msg_free(&m);
+	if (r == -1) {
+		sched_job_end(&ctx->sched, j);	/* no attempt: never sent */
+		agent_close(j->agent, "cannot send a job");
+		return -1;
+	}
+	return 0;
+}
+
+void
+agent_dispatch(int64_t now)
+{
+	struct sched_cursor c;
+	struct sched_job *j = xmalloc(sizeof(*j));
+
+	memset(&c, 0, sizeof(c));
+	while (sched_next_job(&ctx->sched, now, &c, j)) {
+		if (job_send(j) == -1)
+			break;		/* results were applied: the cursor is stale */
+		if (njobs == jobcap) {
+			jobcap = jobcap ? jobcap * 2 : 64;
+			jobs = xreallocarray(jobs, jobcap, sizeof(*jobs));
+		}
+		jobs[njobs++] = j;
+		j = xmalloc(sizeof(*j));
+	}
+	free(j);
+}
