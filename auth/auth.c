@@ -17,29 +17,9 @@
 #include "config.h"
 #include "log.h"
 #include "privsep.h"
+#include "service.h"
 
 #define AUTH_LISTEN_FD	3
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: auth -c CONFIG\n");
-	exit(2);
-}
-
-/* fd 3 must be a listening SEQPACKET socket. */
-static void
-check_listener(int fd)
-{
-	int type = 0;
-	socklen_t len = sizeof(type);
-	struct stat st;
-
-	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-	    type != SOCK_SEQPACKET)
-		log_fatal("fd %d is not a SEQPACKET socket (start me through master)", fd);
-}
 
 /* Drop to the auth account chrooted in the maps directory; in dev mode
  * (not root) stay who we are.  Writes the users.cdb path to use. */
@@ -72,28 +52,13 @@ drop(const struct config *c, char *mappath, size_t size)
 int
 main(int argc, char **argv)
 {
-	struct buf errors = BUF_INIT(BUF_NOLIMIT);
-	const char *conf = getenv("POSTERN_CONF");
 	struct auth_verifier v;
 	char mappath[PATH_MAX];
 	struct config c;
-	int ch, rc;
+	int rc;
 
-	log_init("auth", LOGDEST_STDERR);
-	while ((ch = getopt(argc, argv, "c:")) != -1)
-		if (ch == 'c')
-			conf = optarg;
-		else
-			usage();
-	if (conf == NULL || optind != argc)
-		usage();
-	config_defaults(&c);
-	if (config_load(conf, &c, &errors) == -1)
-		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
-	buf_free(&errors);
-	if (c.log_syslog)
-		log_init("auth", LOGDEST_SYSLOG);
-	check_listener(AUTH_LISTEN_FD);
+	service_init("auth", argc, argv, &c);
+	service_check_listener(AUTH_LISTEN_FD);
 	drop(&c, mappath, sizeof(mappath));
 	if (auth_verify_init(&v, mappath) == -1)
 		log_fatal("%s: %s", mappath, strerror(errno));

@@ -14,38 +14,17 @@
 #include "local_server.h"
 #include "log.h"
 #include "privsep.h"
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: local -c CONFIG\n");
-	exit(2);
-}
+#include "service.h"
 
 int
 main(int argc, char **argv)
 {
-	struct buf errors = BUF_INIT(BUF_NOLIMIT);
-	const char *conf = getenv("POSTERN_CONF");
 	struct priv_account vmail;
 	char name[64];
 	struct config c;
-	int ch, rc;
+	int rc;
 
-	log_init("local", LOGDEST_STDERR);
-	while ((ch = getopt(argc, argv, "c:")) != -1)
-		if (ch == 'c')
-			conf = optarg;
-		else
-			usage();
-	if (conf == NULL || optind != argc)
-		usage();
-	config_defaults(&c);
-	if (config_load(conf, &c, &errors) == -1)
-		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
-	buf_free(&errors);
-	if (c.log_syslog)
-		log_init("local", LOGDEST_SYSLOG);
+	service_init("local", argc, argv, &c);
 	umask(077);
 	if (geteuid() == 0) {
 		if (config_account(&c, "vmail", name, sizeof(name)) == -1 ||

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "log.h"
 #include "privsep.h"
+#include "service.h"
 #include "xmalloc.h"
 #include "queue_agent.h"
 #include "queue_result.h"
@@ -25,26 +26,6 @@
 #define QUEUE_SMTPD_FD	3
 #define QUEUE_SUBMIT_FD	4
 #define QUEUE_DELIVER_FD	5
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: queue -c CONFIG\n");
-	exit(2);
-}
-
-static void
-check_listener(int fd)
-{
-	int type = 0;
-	socklen_t len = sizeof(type);
-	struct stat st;
-
-	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-	    type != SOCK_SEQPACKET)
-		log_fatal("fd %d is not a SEQPACKET socket (start me through master)", fd);
-}
 
 /* Become PREFIXqueue with the spool as root; in dev mode (not root) stay
  * who we are and chdir into the spool.  Either way paths are relative.
@@ -82,32 +63,17 @@ drop(const struct config *c, uid_t *remote_uid)
 int
 main(int argc, char **argv)
 {
-	struct buf errors = BUF_INIT(BUF_NOLIMIT);
-	const char *conf = getenv("POSTERN_CONF");
 	struct result_ctx *x;
 	struct queue_limits lim;
 	struct queue_fds fds = { QUEUE_SMTPD_FD, QUEUE_SUBMIT_FD, QUEUE_DELIVER_FD };
 	struct config c;
 	uid_t remote_uid, local_uid;
-	int ch, rc, n;
+	int rc, n;
 
-	log_init("queue", LOGDEST_STDERR);
-	while ((ch = getopt(argc, argv, "c:")) != -1)
-		if (ch == 'c')
-			conf = optarg;
-		else
-			usage();
-	if (conf == NULL || optind != argc)
-		usage();
-	config_defaults(&c);
-	if (config_load(conf, &c, &errors) == -1)
-		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
-	buf_free(&errors);
-	if (c.log_syslog)
-		log_init("queue", LOGDEST_SYSLOG);
-	check_listener(QUEUE_SMTPD_FD);
-	check_listener(QUEUE_SUBMIT_FD);
-	check_listener(QUEUE_DELIVER_FD);
+	service_init("queue", argc, argv, &c);
+	service_check_listener(QUEUE_SMTPD_FD);
+	service_check_listener(QUEUE_SUBMIT_FD);
+	service_check_listener(QUEUE_DELIVER_FD);
 	umask(077);
 	local_uid = geteuid() == 0 ? 0 : getuid();
 	drop(&c, &remote_uid);
