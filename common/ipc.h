@@ -41,6 +41,7 @@ enum ipc_type {
 	IPC_QUEUE_HOLD,
 	IPC_QUEUE_RELEASE,
 	IPC_QUEUE_FLUSH,
+	IPC_DELIVER_ORPHAN,	/* agent -> queue after HELLO: "job", "id", "rcpt" */
 	IPC_TYPE_MAX
 };
 

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,14 +52,20 @@ disconnect(struct local_server *s, const char *why)
 	}
 	s->sock = -1;
 	s->ready = 0;
+	s->send_failed = 0;
+	local_out_clear(s);	/* kept results are announced again */
 	s->gen++;
 	s->reconnect_at = now_ms() + LOCAL_RECONNECT_MS;
 }
 
-/* Connect to deliver.sock and say HELLO; on failure try again in 1 s. */
+/* Connect to deliver.sock and say HELLO, announcing the orphans (running
+ * deliveries and results not acknowledged by an earlier queue); on failure
+ * try again in 1 s. */
 static void
 try_connect(struct local_server *s)
 {
+	struct timeval tv = { LOCAL_SEND_TIMEOUT_S, 0 };
+	size_t norphans = local_orphan_count(s);
 	char path[4096];
 	struct ipc_msg m;
 	int fd, r;
@@ -74,8 +81,10 @@ try_connect(struct local_server *s)
 		return;
 	}
 	ipc_msg_init(&m, IPC_DELIVER_HELLO);
-	r = ipc_put_str(&m, "transport", "local") == 0 &&
-	    ipc_put_u64(&m, "slots", s->nslots) == 0 && ipc_send(fd, &m) == 0;
+	r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0 &&
+	    ipc_put_str(&m, "transport", "local") == 0 &&
+	    ipc_put_u64(&m, "slots", s->nslots) == 0 &&
+	    ipc_put_u64(&m, "orphans", norphans) == 0 && ipc_send(fd, &m) == 0;
 	ipc_msg_free(&m);
 	if (!r || fd_set_nonblock(fd, 1) == -1 || fd_set_cloexec(fd, 1) == -1) {
 		log_warn("cannot say HELLO to the queue: %s", strerror(errno));
@@ -85,6 +94,10 @@ try_connect(struct local_server *s)
 	s->sock = fd;
 	s->warned = 0;
 	s->gen++;
+	if (norphans > 0)
+		log_info("announcing %zu deliveries of an earlier connection to the queue",
+		    norphans);
+	local_orphan_announce(s);
 }
 
 /* The queue's socket is readable. */
@@ -103,14 +116,20 @@ from_queue(struct local_server *s)
 			}
 			s->ready = 1;
 			log_info("connected to the queue, %zu delivery slots", s->nslots);
-		} else if (m.type != IPC_DELIVER_JOB || local_slot_job(s, &m) == -1) {
+		} else if (m.type == IPC_OK)
+			local_done_ack(s, &m);
+		else if (m.type == IPC_DELIVER_JOB && s->stopping)
+			log_info("stopping: a job from the queue not taken");
+		else if (m.type != IPC_DELIVER_JOB || local_slot_job(s, &m) == -1) {
 			ipc_msg_free(&m);
 			disconnect(s, "protocol error");
 			return;
 		}
 		ipc_msg_free(&m);
-		if (s->stopping)
+		if (s->send_failed) {
+			disconnect(s, "cannot send to the queue");
 			return;
+		}
 	}
 	if (r == 0)
 		disconnect(s, "the queue closed it");
@@ -195,8 +214,9 @@ run_once(struct local_server *s, struct pollfd *pfd, size_t *idx)
 	int64_t now = now_ms();
 
 	pfd[n++] = (struct pollfd){ event_signal_fd(), POLLIN, 0 };
-	if (s->sock != -1 && !s->stopping)
-		pfd[n++] = (struct pollfd){ s->sock, POLLIN, 0 };
+	if (s->sock != -1)	/* also when stopping: acknowledgements */
+		pfd[n++] = (struct pollfd){ s->sock,
+		    (short)(POLLIN | (s->nout > 0 ? POLLOUT : 0)), 0 };
 	for (i = 0; i < s->nslots; i++)
 		if (s->slots[i].used && s->slots[i].pipefd != -1) {
 			idx[n] = i;
@@ -208,13 +228,19 @@ run_once(struct local_server *s, struct pollfd *pfd, size_t *idx)
 	for (i = 1; i < n; i++) {
 		if (pfd[i].revents == 0)
 			continue;
-		if (pfd[i].fd == s->sock)
-			from_queue(s);
-		else
+		if (pfd[i].fd == s->sock) {
+			if (pfd[i].revents & POLLOUT)
+				local_out_flush(s);
+			if (s->sock != -1 && !s->send_failed &&
+			    (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				from_queue(s);
+		} else
 			local_slot_read(s, &s->slots[idx[i]]);
 	}
 	reap(s);
 	local_slot_finish_done(s);
+	if (s->send_failed && s->sock != -1)
+		disconnect(s, "cannot send to the queue");
 	now = now_ms();
 	enforce_limits(s, now);
 	if (s->sock == -1 && !s->stopping && now >= s->reconnect_at)
@@ -248,10 +274,12 @@ local_server_run(const struct config *c, const struct priv_account *vmail)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	try_connect(&s);
-	while (!s.stopping || s.nrunning > 0)
+	while (!s.stopping || s.nrunning > 0 ||
+	    (s.nout > 0 && s.sock != -1 && now_ms() < s.stop_deadline))
 		run_once(&s, pfd, idx);
 	if (s.sock != -1)
 		close_queue(&s);
+	local_orphan_free(&s);
 	map_close(&s.mailboxes);
 	map_close(&s.aliases);
 	free(s.slots);

@@ -100,9 +100,10 @@ result_record(struct ipc_msg *m, const char *tag, const char *status)
 }
 
 void
-local_slot_answer(struct local_server *s, const char *tag, const char *status,
-    char **fwd, size_t nfwd)
+local_slot_answer(struct local_server *s, const struct local_job *job,
+    const char *status, char **fwd, size_t nfwd)
 {
+	const char *tag = job->tag;
 	struct ipc_msg m;
 	size_t i;
 	int r;
@@ -121,8 +122,7 @@ local_slot_answer(struct local_server *s, const char *tag, const char *status,
 		if (result_record(&m, tag, status) == -1)
 			log_panic("local_slot_answer: record");
 	}
-	if (s->sock != -1 && s->ready && ipc_send(s->sock, &m) == -1)
-		log_warn("cannot send the result of job %s: %s", tag, strerror(errno));
+	local_done_add(s, job, &m);
 	ipc_msg_free(&m);
 }
 
@@ -192,24 +192,24 @@ start(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len)
 	if (!config_is_local_domain(s->c, sl->job.rcpt.domain)) {
 		log_warn("to=<%s>: the queue sent a recipient outside our domains",
 		    sl->job.rcpt.addr);
-		local_slot_answer(s, sl->job.tag, "defer 4.3.0 recipient domain is not "
+		local_slot_answer(s, &sl->job, "defer 4.3.0 recipient domain is not "
 		    "one of ours here", NULL, 0);
 		return;
 	}
 	if (map_refresh(&s->mailboxes) == -1 || map_refresh(&s->aliases) == -1) {
 		log_warn("cannot reopen the maps in %s: %s", s->c->paths_maps, strerror(errno));
-		local_slot_answer(s, sl->job.tag, "defer 4.3.0 cannot read the mailbox maps",
+		local_slot_answer(s, &sl->job, "defer 4.3.0 cannot read the mailbox maps",
 		    NULL, 0);
 		return;
 	}
 	local_resolve(&lk, &p, &sl->job.rcpt, &sl->t);
 	if (sl->t.status[0] != '\0') {
 		log_info("to=<%s>: %s", sl->job.rcpt.addr, sl->t.status);
-		local_slot_answer(s, sl->job.tag, sl->t.status, NULL, 0);
+		local_slot_answer(s, &sl->job, sl->t.status, NULL, 0);
 	} else if (spawn(s, sl, msgfd, len) == -1) {
 		log_warn("to=<%s>: cannot start the delivery: %s", sl->job.rcpt.addr,
 		    strerror(errno));
-		local_slot_answer(s, sl->job.tag, "defer 4.3.0 cannot start the delivery",
+		local_slot_answer(s, &sl->job, "defer 4.3.0 cannot start the delivery",
 		    NULL, 0);
 	}
 	if (!sl->used)
@@ -240,8 +240,7 @@ local_slot_job(struct local_server *s, struct ipc_msg *m)
 		return -1;
 	}
 	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].used && s->slots[i].gen == s->gen &&
-		    strcmp(s->slots[i].job.tag, sl->job.tag) == 0) {
+		if (s->slots[i].used && strcmp(s->slots[i].job.tag, sl->job.tag) == 0) {
 			log_warn("job %s is already running; closing the connection", sl->job.tag);
 			close(fd);
 			return -1;
@@ -366,11 +365,7 @@ local_slot_finish_done(struct local_server *s)
 		log_set_qid(sl->job.id);
 		child_result(sl, status, sizeof(status), &fwd, &nfwd);
 		log_info("to=<%s>, relay=local, status=%s", sl->job.rcpt.addr, status);
-		if (sl->gen == s->gen && s->sock != -1)
-			local_slot_answer(s, sl->job.tag, status, fwd, nfwd);
-		else
-			log_warn("job %s: the connection to the queue was lost; the queue "
-			    "will retry this recipient", sl->job.tag);
+		local_slot_answer(s, &sl->job, status, fwd, nfwd);
 		log_set_qid(NULL);
 		local_target_free(&sl->t);
 		buf_free(&sl->out);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -28,6 +29,15 @@ struct agent {
 	int hello;			/* HELLO accepted */
 	enum sched_transport t;
 	uid_t uid;
+	uint64_t slots;			/* from HELLO */
+	uint64_t orphans;		/* ORPHAN records still to come */
+	int acks;			/* HELLO had `orphans`: acknowledge results */
+};
+
+/* An orphan taken over whose result is to be discarded (docs/queue.md). */
+struct ignored {
+	uint64_t tag;
+	int agent;
 };
 
 static const char *const tnames[SCHED_NTRANSPORT] = { "local", "remote" };
@@ -36,7 +46,9 @@ static struct result_ctx *ctx;
 static uid_t want_uid[SCHED_NTRANSPORT];
 static struct sched_job **jobs;		/* in flight */
 static size_t njobs, jobcap;
-static uint64_t next_tag = 1;
+static struct ignored *ign;		/* results to discard */
+static size_t nign, igncap;
+static uint64_t next_tag;
 
 void
 agent_init(struct result_ctx *x, uid_t local_uid, uid_t remote_uid)
@@ -44,6 +56,9 @@ agent_init(struct result_ctx *x, uid_t local_uid, uid_t remote_uid)
 	int i;
 
 	ctx = x;
+	/* tags never repeat across restarts: an agent may still hold jobs of
+	 * a queue that died (ORPHAN records) */
+	next_tag = (((uint64_t)arc4random() << 32) | arc4random()) & ((1ull << 62) - 1);
 	want_uid[SCHED_LOCAL] = local_uid;
 	want_uid[SCHED_REMOTE] = remote_uid;
 	for (i = 0; i < AGENT_MAX; i++)
@@ -55,6 +70,13 @@ job_forget(size_t k)
 {
 	free(jobs[k]);
 	jobs[k] = jobs[--njobs];
+}
+
+static void
+ign_forget(size_t k)
+{
+	sched_reserve(&ctx->sched, agents[ign[k].agent].t, -1);
+	ign[k] = ign[--nign];
 }
 
 static void
@@ -72,6 +94,11 @@ agent_close(int idx, const char *why)
 		return;
 	ctx->sched.slots[a->t] = 0;
 	a->hello = 0;
+	for (k = 0; k < nign;)
+		if (ign[k].agent == idx)
+			ign_forget(k);
+		else
+			k++;
 	for (k = 0; k < njobs;) {
 		if (jobs[k]->agent != idx) {
 			k++;
@@ -94,6 +121,7 @@ agent_close_all(void)
 	for (k = 0; k < njobs; k++)
 		free(jobs[k]);
 	njobs = 0;
+	nign = 0;
 	for (i = 0; i < AGENT_MAX; i++)
 		if (agents[i].fd != -1) {
 			close(agents[i].fd);
@@ -148,8 +176,17 @@ agent_pollfds(struct pollfd *pfd, int *idx)
 	return n;
 }
 
-/* HELLO: transport, slots; the kernel's uid must fit the transport.
- * NULL accepted, else the reason to close. */
+/* The agent may be given jobs: all its ORPHAN records have come. */
+static void
+agent_open(struct agent *a)
+{
+	ctx->sched.slots[a->t] = a->slots;
+	log_info("delivery agent %s ready (%llu slots)", tnames[a->t],
+	    (unsigned long long)a->slots);
+}
+
+/* HELLO: transport, slots, optional orphans; the kernel's uid must fit the
+ * transport.  NULL accepted, else the reason to close. */
 static const char *
 hello(int idx, const struct ipc_msg *m)
 {
@@ -157,14 +194,17 @@ hello(int idx, const struct ipc_msg *m)
 	const char *t = ipc_get_str(m, "transport", 16), *key, *val;
 	size_t pos = 0, len, nf = 0;
 	struct ipc_msg ok;
-	uint64_t slots;
-	int i, r;
+	uint64_t slots, orphans = 0;
+	int i, r, has_orphans = ipc_get(m, "orphans", &len) != NULL;
 
 	while (ipc_next(m, &pos, &key, &val, &len) == 1)
 		nf++;
-	if (m->type != IPC_DELIVER_HELLO || nf != 2 || pos != m->body.len ||
+	if (m->type != IPC_DELIVER_HELLO || m->nfds != 0 ||
+	    nf != 2u + (has_orphans ? 1u : 0u) || pos != m->body.len ||
 	    t == NULL || ipc_get_u64(m, "slots", &slots) == -1 ||
-	    slots < 1 || slots > SLOTS_MAX)
+	    slots < 1 || slots > SLOTS_MAX ||
+	    (has_orphans && (ipc_get_u64(m, "orphans", &orphans) == -1 ||
+	    orphans > SCHED_ORPHANS_MAX)))
 		return "bad HELLO";
 	if (strcmp(t, "local") == 0)
 		a->t = SCHED_LOCAL;
@@ -184,10 +224,108 @@ hello(int idx, const struct ipc_msg *m)
 	if (r == -1)
 		return strerror(errno);
 	a->hello = 1;
-	ctx->sched.slots[a->t] = slots;
-	log_info("delivery agent %s connected (uid %u, %llu slots)", t,
-	    (unsigned)a->uid, (unsigned long long)slots);
+	a->slots = slots;
+	a->orphans = orphans;
+	a->acks = has_orphans;
+	log_info("delivery agent %s connected (uid %u, %llu slots, %llu orphans)", t,
+	    (unsigned)a->uid, (unsigned long long)slots, (unsigned long long)orphans);
+	if (orphans == 0)
+		agent_open(a);
 	return NULL;
+}
+
+/* Is tag a job in flight or a result to discard? */
+static int
+tag_in_use(uint64_t tag)
+{
+	size_t k;
+
+	for (k = 0; k < njobs; k++)
+		if (jobs[k]->tag == tag)
+			return 1;
+	for (k = 0; k < nign; k++)
+		if (ign[k].tag == tag)
+			return 1;
+	return 0;
+}
+
+static void
+job_push(struct sched_job *j)
+{
+	if (njobs == jobcap) {
+		jobcap = jobcap ? jobcap * 2 : 64;
+		jobs = xreallocarray(jobs, jobcap, sizeof(*jobs));
+	}
+	jobs[njobs++] = j;
+}
+
+/* An ORPHAN: a job of an earlier connection the agent still holds.  Taken
+ * over as in flight when its recipient is still open and idle, else its
+ * result is to be discarded.  NULL, else the reason to close. */
+static const char *
+orphan(int idx, const struct ipc_msg *m)
+{
+	struct agent *a = &agents[idx];
+	struct sched_job *j;
+	struct sched_orphan o;
+	const char *err = NULL;
+
+	if (m->type != IPC_DELIVER_ORPHAN || m->nfds != 0)
+		return "expected an ORPHAN record";
+	if (!sched_orphan_parse(m, &o, &err))
+		return err;
+	if (tag_in_use(o.job))
+		return "ORPHAN with the tag of a job in flight";
+	j = xmalloc(sizeof(*j));
+	log_set_qid(o.id);
+	if (sched_orphan_adopt(&ctx->sched, &o, a->t, j)) {
+		j->agent = idx;
+		job_push(j);
+		log_info("to=<%s>: job %llu of an earlier connection taken over", o.rcpt,
+		    (unsigned long long)o.job);
+	} else {
+		free(j);
+		if (nign == igncap) {
+			igncap = igncap ? igncap * 2 : 64;
+			ign = xreallocarray(ign, igncap, sizeof(*ign));
+		}
+		ign[nign].tag = o.job;
+		ign[nign++].agent = idx;
+		sched_reserve(&ctx->sched, a->t, 1);
+		log_info("to=<%s>: job %llu of an earlier connection: unknown or not open "
+		    "here; its result will be ignored", o.rcpt, (unsigned long long)o.job);
+	}
+	log_set_qid(NULL);
+	if (--a->orphans == 0)
+		agent_open(a);
+	return NULL;
+}
+
+/* Tell the agent its result for tag is recorded (it may forget it). */
+static const char *
+ack(int idx, uint64_t tag)
+{
+	struct ipc_msg m;
+	int r;
+
+	if (!agents[idx].acks)
+		return NULL;
+	ipc_msg_init(&m, IPC_OK);
+	r = ipc_put_u64(&m, "job", tag) == 0 ? ipc_send(agents[idx].fd, &m) : -1;
+	ipc_msg_free(&m);
+	return r == -1 ? "cannot acknowledge a result" : NULL;
+}
+
+/* A RESULT for a discarded orphan (ign[k]).  NULL, else the reason. */
+static const char *
+result_ignored(int idx, size_t k, const struct sched_result *r)
+{
+	if (r->n != 1)
+		return "wrong number of statuses";
+	log_info("result of job %llu ignored (%s): message or recipient not open",
+	    (unsigned long long)r->job, r->st[0].text);
+	ign_forget(k);
+	return ack(idx, r->job);
 }
 
 /* A RESULT.  NULL applied, else the reason to close. */
@@ -205,15 +343,18 @@ result(int idx, const struct ipc_msg *m)
 		goto out;
 	for (k = 0; k < njobs && (jobs[k]->tag != r->job || jobs[k]->agent != idx); k++)
 		;
-	if (k == njobs)
-		err = "result for an unknown job";
-	else if (r->n != jobs[k]->n)
+	if (k == njobs) {
+		for (k = 0; k < nign && (ign[k].tag != r->job || ign[k].agent != idx); k++)
+			;
+		err = k < nign ? result_ignored(idx, k, r) : "result for an unknown job";
+	} else if (r->n != jobs[k]->n)
 		err = "wrong number of statuses";
 	else if (r->nfwd > 0 && jobs[k]->transport != SCHED_LOCAL)
 		err = "forward from a remote agent";
 	else {
 		result_apply(ctx, jobs[k], r);
 		job_forget(k);
+		err = ack(idx, r->job);
 	}
 out:
 	free(r);
@@ -229,7 +370,8 @@ agent_readable(int idx)
 	int r = ipc_recv(a->fd, &m), err = errno;
 
 	if (r == 1)
-		why = a->hello ? result(idx, &m) : hello(idx, &m);
+		why = !a->hello ? hello(idx, &m) : a->orphans > 0 ? orphan(idx, &m) :
+		    result(idx, &m);
 	ipc_msg_free(&m);
 	if (r == 0)
 		agent_close(idx, a->hello ? "disconnected" : "disconnected before HELLO");
@@ -288,7 +430,9 @@ job_send(struct sched_job *j)
 	int fd, r;
 
 	j->agent = agent_of(j->transport);
-	j->tag = next_tag++;
+	do
+		j->tag = next_tag++;
+	while (tag_in_use(j->tag));
 	if ((fd = spool_open_msg(j->msg->env.id)) == -1) {
 		log_set_qid(j->msg->env.id);
 		log_warn("cannot open the message: %s", strerror(errno));
@@ -321,11 +465,7 @@ agent_dispatch(int64_t now)
 	while (sched_next_job(&ctx->sched, now, &c, j)) {
 		if (job_send(j) == -1)
 			break;		/* results were applied: the cursor is stale */
-		if (njobs == jobcap) {
-			jobcap = jobcap ? jobcap * 2 : 64;
-			jobs = xreallocarray(jobs, jobcap, sizeof(*jobs));
-		}
-		jobs[njobs++] = j;
+		job_push(j);
 		j = xmalloc(sizeof(*j));
 	}
 	free(j);

@@ -228,6 +228,16 @@ rcpt_due(const struct sched *s, const struct sched_msg *m, size_t i, int64_t now
 
 /* ---- choosing jobs ------------------------------------------------------- */
 
+/* A job starts: count it against the limits. */
+static void
+job_count(struct sched *s, const struct sched_job *job)
+{
+	job->msg->injobs++;
+	s->inflight++;
+	s->tr_inflight[job->transport]++;
+	dom_add(s, job->domain, 1);
+}
+
 /* Fill job with recipient i of m (and, for remote, its due siblings). */
 static void
 job_fill(struct sched *s, struct sched_msg *m, size_t i, int64_t now,
@@ -253,10 +263,7 @@ job_fill(struct sched *s, struct sched_msg *m, size_t i, int64_t now,
 		job->rcpt[job->n++] = k;
 		m->busy[k] = 1;
 	}
-	m->injobs++;
-	s->inflight++;
-	s->tr_inflight[job->transport]++;
-	dom_add(s, job->domain, 1);
+	job_count(s, job);
 }
 
 int
@@ -416,6 +423,14 @@ relay_ok(const char *p, size_t len)
 	return 1;
 }
 
+/* A decimal u64 without sign: 1..20 digits.  1 ok. */
+static int
+tag_parse(const char *val, size_t len, uint64_t *out)
+{
+	return len > 0 && len <= 20 && strspn(val, "0123456789") == len &&
+	    parse_uint(val, 0, UINT64_MAX, out) == 0;
+}
+
 /* One field of a RESULT.  1 ok, 0 invalid (*err set). */
 static int
 result_field(struct sched_result *r, const char *key, const char *val,
@@ -425,8 +440,7 @@ result_field(struct sched_result *r, const char *key, const char *val,
 	uint64_t job;
 
 	if (strcmp(key, "job") == 0) {
-		if (*seen_job || len == 0 || len > 20 || strspn(val, "0123456789") != len ||
-		    parse_uint(val, 0, UINT64_MAX, &job) == -1)
+		if (*seen_job || !tag_parse(val, len, &job))
 			return *err = "bad job field", 0;
 		r->job = job;
 		*seen_job = 1;
@@ -474,4 +488,110 @@ sched_result_parse(const struct ipc_msg *m, struct sched_result *r,
 	if (r->nfwd > 0 && (r->n != 1 || r->st[0].verb != SCHED_SENT))
 		return *err = "forward needs exactly one sent status", 0;
 	return 1;
+}
+
+/* ---- orphans --------------------------------------------------------------- */
+
+/* One field of an ORPHAN.  1 ok, 0 invalid (*err set). */
+static int
+orphan_field(struct sched_orphan *o, const char *key, const char *val,
+    size_t len, unsigned *seen, const char **err)
+{
+	struct smtp_addr a;
+
+	if (strcmp(key, "job") == 0) {
+		if ((*seen & 1) || !tag_parse(val, len, &o->job))
+			return *err = "bad job field", 0;
+		*seen |= 1;
+	} else if (strcmp(key, "id") == 0) {
+		if ((*seen & 2) || len != QUEUE_ID_LEN ||
+		    strspn(val, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != len)
+			return *err = "bad id field", 0;
+		memcpy(o->id, val, len);
+		o->id[len] = '\0';
+		*seen |= 2;
+	} else if (strcmp(key, "rcpt") == 0) {
+		if ((*seen & 4) ||
+		    smtp_mailbox_parse(val, len, SMTP_PARSE_UTF8, &a) != SMTP_P_OK ||
+		    a.domain[0] == '\0')
+			return *err = "bad rcpt field", 0;
+		memcpy(o->rcpt, a.addr, sizeof(a.addr));
+		*seen |= 4;
+	} else
+		return *err = "unknown field", 0;
+	return 1;
+}
+
+int
+sched_orphan_parse(const struct ipc_msg *m, struct sched_orphan *o,
+    const char **err)
+{
+	const char *key, *val;
+	size_t pos = 0, len;
+	unsigned seen = 0;
+
+	memset(o, 0, sizeof(*o));
+	while (ipc_next(m, &pos, &key, &val, &len) == 1) {
+		if (memchr(val, '\0', len) != NULL)
+			return *err = "NUL in a field", 0;
+		if (!orphan_field(o, key, val, len, &seen, err))
+			return 0;
+	}
+	if (pos != m->body.len)
+		return *err = "malformed record", 0;
+	if (seen != 7)
+		return *err = "job, id or rcpt missing", 0;
+	return 1;
+}
+
+/* Is recipient address addr (as stored) the normalized address want? */
+static int
+rcpt_is(const char *addr, const char *want)
+{
+	struct smtp_addr a;
+
+	if (strcmp(addr, want) == 0)
+		return 1;
+	return smtp_mailbox_parse(addr, strlen(addr), SMTP_PARSE_UTF8, &a) ==
+	    SMTP_P_OK && strcmp(a.addr, want) == 0;
+}
+
+int
+sched_orphan_adopt(struct sched *s, const struct sched_orphan *o,
+    enum sched_transport t, struct sched_job *job)
+{
+	struct sched_msg *m = sched_find(s, o->id);
+	size_t i;
+
+	if (m == NULL || m->deleted)
+		return 0;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (sched_rcpt_open(m, i) && !m->busy[i] && m->transport[i] == t &&
+		    rcpt_is(m->env.rcpt[i].addr, o->rcpt))
+			break;
+	if (i == m->env.nrcpt)
+		return 0;
+	memset(job, 0, sizeof(*job));
+	job->msg = m;
+	job->transport = t;
+	job->agent = -1;
+	job->tag = o->job;
+	sched_domain_of(m->env.rcpt[i].addr, job->domain);
+	job->rcpt[job->n++] = i;
+	m->busy[i] = 1;
+	job_count(s, job);
+	return 1;
+}
+
+void
+sched_reserve(struct sched *s, enum sched_transport t, int delta)
+{
+	if (delta > 0) {
+		s->inflight++;
+		s->tr_inflight[t]++;
+		return;
+	}
+	PANIC_UNLESS(s->inflight > 0 && s->tr_inflight[t] > 0);
+	s->inflight--;
+	s->tr_inflight[t]--;
 }

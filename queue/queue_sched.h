@@ -156,4 +156,33 @@ int sched_status_parse(const char *p, size_t len, struct sched_status *out);
  * *err a static reason. */
 int sched_result_parse(const struct ipc_msg *m, struct sched_result *r,
     const char **err);
+
+/* ---- orphans: jobs an agent kept across a lost connection ------------- */
+
+#define SCHED_ORPHANS_MAX	20000	/* announced in one HELLO */
+
+/* An IPC_DELIVER_ORPHAN record, validated. */
+struct sched_orphan {
+	uint64_t job;				/* the tag it was sent with */
+	char id[QUEUE_ID_LEN + 1];
+	char rcpt[SMTP_ADDR_MAX + 1];		/* normalized */
+};
+
+/* Validate an ORPHAN record body: exactly `job` (decimal u64), `id` (a
+ * queue id: QUEUE_ID_LEN of [0-9A-Z]) and `rcpt` (a mailbox with a
+ * domain, UTF-8 allowed), each once, without NUL.  1 ok, 0 invalid with
+ * *err a static reason. */
+int sched_orphan_parse(const struct ipc_msg *m, struct sched_orphan *o,
+    const char **err);
+/* Take o over as a job in flight of transport t: the first recipient of
+ * message o->id whose address is o->rcpt, that is open, not busy and routed
+ * to t (message neither deleted).  The job holds that one recipient, is
+ * marked busy and counted like any job (limits are not checked: the
+ * delivery already runs).  1 and *job, or 0 when there is none (unknown
+ * message, recipient final, busy or of the other transport). */
+int sched_orphan_adopt(struct sched *s, const struct sched_orphan *o,
+    enum sched_transport t, struct sched_job *job);
+/* An orphan whose result will be discarded still takes one of t's slots
+ * until its result comes: delta +1 takes it, -1 gives it back. */
+void sched_reserve(struct sched *s, enum sched_transport t, int delta);
 #endif

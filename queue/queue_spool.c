@@ -411,9 +411,10 @@ spool_remove(const char *id)
 		log_warn("%s: cannot remove the envelope: %s", id, strerror(errno));
 		return -1;
 	}
+	/* No fsync for the message: if its removal is lost, the start-up sweep
+	 * removes a message without envelope. */
 	spool_path(path, sizeof(path), "msg", xx, id);
-	spool_path(dir, sizeof(dir), "msg", xx, NULL);
-	if ((unlink(path) == -1 && errno != ENOENT) || fsync_dir(dir) == -1)
+	if (unlink(path) == -1 && errno != ENOENT)
 		log_warn("%s: cannot remove the message: %s", id, strerror(errno));
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
- * Fuzz target for the queue's validation of delivery agents' RESULT records
- * (queue/queue_sched.c, sched_result_parse and sched_status_parse): the
- * input is one raw IPC packet, as an agent could send it.  An accepted
- * result must respect every limit the scheduler relies on.
+ * Fuzz target for the queue's validation of delivery agents' RESULT and
+ * ORPHAN records (queue/queue_sched.c, sched_result_parse,
+ * sched_status_parse and sched_orphan_parse): the input is one raw IPC
+ * packet, as an agent could send it.  An accepted record must respect
+ * every limit the scheduler relies on.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "../../queue/queue_sched.c"
 
 static struct sched_result res;
+static struct sched_orphan orph;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +43,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < res.nfwd; i++)
 			if (strchr(res.fwd[i], '@') == NULL)
 				abort();
+	} else if (err == NULL)
+		abort();
+	err = NULL;
+	if (sched_orphan_parse(&m, &orph, &err)) {
+		if (strlen(orph.id) != QUEUE_ID_LEN || strchr(orph.rcpt, '@') == NULL ||
+		    strlen(orph.rcpt) > SMTP_ADDR_MAX)
+			abort();
 	} else if (err == NULL)
 		abort();
 	ipc_msg_free(&m);

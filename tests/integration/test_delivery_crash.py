@@ -1,9 +1,12 @@
 """Crash safety of delivery: 500 messages from several concurrent smtplib
 senders while the queue service is killed with SIGKILL (twice).  After
 master restarts it, every message that got 250 is in the Maildir, complete;
-none is missing.  Duplicates can only come from deliveries in flight at the
-kill (the agent delivered, the queue died before recording it), so they are
-counted, printed and bounded by the jobs in flight (target zero)."""
+none is missing.  When only the queue dies there is no duplicate either: the
+local agent keeps the results the queue has not acknowledged and its
+deliveries still running, and announces them (IPC_DELIVER_ORPHAN) to the
+restarted queue, which records them instead of delivering again.  When the
+local agent dies, its deliveries in flight may be repeated (at-least-once):
+counted, printed and bounded by the jobs in flight."""
 import os
 import re
 import signal
@@ -172,19 +175,24 @@ class Burst:
             inst.log()[-4000:])
         assert ok, "queue not empty: %s" % queue_listing(inst)
         assert ndup <= max_dups, (
-            "%d duplicate deliveries after %d kills; at most %d deliveries can be in "
-            "flight (local.concurrency=%d per kill): %s" % (
-                ndup, len(kills), max_dups, LOCAL_CONCURRENCY, sorted(dups.items())[:20]))
+            "%d duplicate deliveries after %d kills; at most %d allowed "
+            "(local.concurrency=%d): %s\nlog:\n%s" % (
+                ndup, len(kills), max_dups, LOCAL_CONCURRENCY, sorted(dups.items())[:20],
+                inst.log()[-6000:]))
         wait_log(inst, r"killed by signal 9")
         return ndup
 
 
 def test_kill_queue_during_delivery_burst(inst):
-    """500 messages, 8 senders, the queue killed twice."""
+    """500 messages, 8 senders, the queue killed twice: no message lost and
+    none delivered twice (the orphans are taken over by the new queue)."""
     boot_delivery(inst, local__concurrency=str(LOCAL_CONCURRENCY))
     b = Burst(inst, TOTAL, THREADS)
     kills = [b.kill_at(goal, "queue") for goal in KILLS_AT]
-    b.finish(kills, max_dups=len(kills) * LOCAL_CONCURRENCY)
+    b.finish(kills, max_dups=0)
+    print("orphans taken over: %d, results ignored: %d" % (
+        inst.log().count("of an earlier connection taken over"),
+        inst.log().count("ignored (")))
 
 
 def test_kill_local_agent_during_delivery_burst(inst):

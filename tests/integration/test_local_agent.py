@@ -21,6 +21,7 @@ from conftest import SANITIZER_MARKS, needs_root, proc_status, wait_for
 IPC_VERSION = 1
 IPC_OK = 2
 IPC_DELIVER_HELLO, IPC_DELIVER_JOB, IPC_DELIVER_RESULT = 13, 14, 15
+IPC_DELIVER_ORPHAN = 21
 DOMAIN = "example.test"
 ALICE = "alice@" + DOMAIN
 BODY = (b"Received: from client.example (client.example [192.0.2.1])\r\n"
@@ -341,6 +342,34 @@ def test_hostile_job_refused_nothing_written(agent, inst, name, fields, with_fd)
     assert agent.proc.poll() is None
     # still serving good jobs afterwards
     assert agent.deliver()[0] == "sent 2.0.0 delivered to maildir"
+
+
+@needs_root
+def test_unacknowledged_result_announced_as_orphan(agent, inst):
+    """A result the queue did not acknowledge (it may have died before
+    recording it) is announced to the next connection: HELLO orphans=1, an
+    ORPHAN record, the RESULT again; once acknowledged it is forgotten."""
+    assert agent.hello.get("orphans") == "0", agent.hello
+    assert agent.deliver()[0] == "sent 2.0.0 delivered to maildir"
+    assert len(messages(inst)) == 1
+    hello = agent.queue.accept()        # "the queue died": a new connection
+    assert hello.get("orphans") == "1", hello
+    rtype, fields = agent.queue.recv()
+    assert rtype == IPC_DELIVER_ORPHAN, (rtype, fields)
+    assert fields == [("job", "1"), ("id", "0123456789ABCDEFGHJKL"), ("rcpt", ALICE)], fields
+    rtype, fields = agent.queue.recv()
+    assert rtype == IPC_DELIVER_RESULT, (rtype, fields)
+    assert ("job", "1") in fields and ("status", "sent 2.0.0 delivered to maildir") in fields
+    assert len(messages(inst)) == 1     # not delivered again
+    agent.queue.conn.send(encode(IPC_OK, [("job", "1")]))
+    # an acknowledgement for a job it does not know is ignored (logged)
+    agent.queue.conn.send(encode(IPC_OK, [("job", "99")]))
+    assert wait_for(lambda: "unknown job 99" in agent.log(), 30)
+    hello = agent.queue.accept()
+    assert hello.get("orphans") == "0", hello
+    agent.tag = 1
+    assert agent.deliver()[0] == "sent 2.0.0 delivered to maildir"
+    assert len(messages(inst)) == 2
 
 
 @needs_root

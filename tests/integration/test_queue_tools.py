@@ -24,7 +24,8 @@ from smtp_helpers import USER, boot, queue_id, spool_env, spool_ids, submission
 pytestmark = needs_root
 
 (IPC_DELIVER_HELLO, IPC_DELIVER_JOB, IPC_DELIVER_RESULT, IPC_QUEUE_SHOW,
- IPC_QUEUE_DELETE, IPC_QUEUE_HOLD, IPC_QUEUE_RELEASE, IPC_QUEUE_FLUSH) = range(13, 21)
+ IPC_QUEUE_DELETE, IPC_QUEUE_HOLD, IPC_QUEUE_RELEASE, IPC_QUEUE_FLUSH,
+ IPC_DELIVER_ORPHAN) = range(13, 22)
 
 REMOTE = "bob@remote.example"
 ID_RE = re.compile(r"^([0-9A-Z]{21})[ !]", re.M)
@@ -350,6 +351,115 @@ def test_bad_agents_refused(srv):
     ag.close()
     assert wait_for(lambda: qid not in spool_ids(srv), 30)
     assert "not uid 0" in srv.log() or "not the remote account" in srv.log()
+
+
+# A remote agent that sends the records given as JSON, then prints as JSON
+# what the queue answers: up to N records, "eof" when the queue closed.
+SCRIPTED_AGENT = textwrap.dedent("""
+    import json, socket, sys
+    sys.path.insert(0, sys.argv[2])
+    from ipc_client import encode, decode
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    try:
+        for t, fields in json.loads(sys.argv[3]):
+            s.send(encode(t, [tuple(f) for f in fields]))
+    except OSError:
+        pass
+    s.settimeout(60)
+    out = []
+    while len(out) < int(sys.argv[4]):
+        try:
+            pkt = s.recv(65536)
+        except ConnectionResetError:
+            pkt = b""
+        if not pkt:
+            out.append("eof")
+            break
+        t, f = decode(pkt)
+        out.append([t, {k: v.decode() for k, v in f.items()}])
+    print(json.dumps(out), flush=True)
+""")
+
+
+def scripted_agent(inst, records, n):
+    path = os.path.join(inst.prefix, "scripted_agent.py")
+    with open(path, "w") as f:
+        f.write(SCRIPTED_AGENT)
+    os.chmod(path, 0o644)
+    r = subprocess.run(
+        ["runuser", "-u", inst.aprefix + "remote", "--", sys.executable, path,
+         os.path.join(inst.runtime, "deliver.sock"), os.path.dirname(__file__),
+         json.dumps(records), str(n)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def hello(orphans):
+    return [IPC_DELIVER_HELLO, [["transport", "remote"], ["slots", "5"],
+                                ["orphans", str(orphans)]]]
+
+
+def orphan(job, qid, rcpt, extra=()):
+    return [IPC_DELIVER_ORPHAN, [["job", str(job)], ["id", qid], ["rcpt", rcpt]] + list(extra)]
+
+
+def result(job, status):
+    return [IPC_DELIVER_RESULT, [["job", str(job)], ["status", status]]]
+
+
+def test_orphans_taken_over(srv):
+    """An agent that kept jobs of an earlier connection announces them after
+    HELLO: an open recipient is taken over (its result recorded, no new
+    job), an unknown message or a recipient already in a job gets its result
+    discarded; every result is acknowledged."""
+    qid = send(srv, [REMOTE])
+    out = scripted_agent(srv, [
+        hello(3),
+        orphan(900, qid, REMOTE),
+        orphan(901, "0000000000009ZZZZZZZZ", "x@remote.example"),
+        orphan(902, qid, "Bob@Remote.Example"),     # the same recipient, in job 900
+        result(901, "sent 2.0.0 ok"),
+        result(900, "sent 2.0.0 250 queued"),
+        result(902, "defer 4.0.0 whatever"),
+    ], 4)
+    assert out == [[IPC_OK, {}], [IPC_OK, {"job": "901"}], [IPC_OK, {"job": "900"}],
+                   [IPC_OK, {"job": "902"}]], out
+    assert log_has(srv, r"%s: to=<%s>, relay=remote, delay=[0-9.]+, dsn=2\.0\.0, "
+                   r"status=sent \(250 queued\)" % (qid, re.escape(REMOTE)))
+    assert wait_for(lambda: qid not in spool_ids(srv), 30)
+    log = srv.log()
+    assert "result of job 901 ignored" in log and "result of job 902 ignored" in log, log
+    assert "dsn=4.0.0" not in log
+
+
+def test_bad_orphans_close(srv):
+    qid = send(srv, [REMOTE])
+    # held: an agent whose orphans are all read gets jobs, and these close
+    assert "held 1 message" in q(srv, "hold", qid).stdout
+    unknown = "0000000000009ZZZZZZZZ"
+    for records in ([hello(2), orphan(5, unknown, REMOTE), orphan(5, unknown, REMOTE)],
+                    [hello(1), orphan(5, unknown.lower(), REMOTE)],
+                    [hello(1), orphan(5, "../../../../../etc/pa", REMOTE)],
+                    [hello(1), orphan(5, unknown, "no-domain")],
+                    [hello(1), orphan(5, unknown, REMOTE, [["x", "y"]])],
+                    [hello(1), orphan("-5", unknown, REMOTE)],
+                    [hello(1), result(5, "sent 2.0.0 ok")],     # before the ORPHAN
+                    [hello(0), orphan(5, unknown, REMOTE)],     # none announced
+                    [hello(1), orphan(5, unknown, REMOTE), result(5, "sent 2.0.0 a"),
+                     result(5, "sent 2.0.0 again")]):
+        out = scripted_agent(srv, records, 5)
+        assert out[0] == [IPC_OK, {}] and out[-1] == "eof", (records, out)
+    out = scripted_agent(srv, [hello(20001)], 5)
+    assert out == ["eof"], out
+    # nothing was recorded for the message; a good agent still gets it
+    assert spool_env(srv, qid)["rcpt"][0]["state"] == "pending"
+    assert "released 1 message" in q(srv, "release", qid).stdout
+    ag = Agent(srv)
+    job = ag.answer("sent 2.0.0 ok")
+    assert job["f"]["id"] == [qid]
+    ag.close()
+    assert wait_for(lambda: qid not in spool_ids(srv), 30)
 
 
 def maildir_files(inst, user="alice"):

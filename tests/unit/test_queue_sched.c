@@ -1,6 +1,7 @@
 /* Unit tests for queue/queue_sched.c: backoff arithmetic, routing, the
  * choice of jobs under the global/transport/domain/slot limits, wake-up
- * times, and the validation of agents' RESULT records (untrusted input). */
+ * times, the validation of agents' RESULT and ORPHAN records (untrusted
+ * input) and the take-over of orphans. */
 #define _GNU_SOURCE
 #include "../../queue/queue_sched.c"
 #include <stdio.h>
@@ -381,6 +382,127 @@ test_result(void)
 	free(r);
 }
 
+static int
+orphan_fields(const char **kv, size_t n, struct sched_orphan *o)
+{
+	struct ipc_msg m;
+	const char *err = NULL;
+	size_t i;
+	int ok;
+
+	ipc_msg_init(&m, IPC_DELIVER_ORPHAN);
+	for (i = 0; i + 1 < n; i += 2)
+		if (ipc_put_str(&m, kv[i], kv[i + 1]) == -1)
+			abort();
+	ok = sched_orphan_parse(&m, o, &err);
+	if (!ok && err == NULL)
+		abort();
+	ipc_msg_free(&m);
+	return ok;
+}
+
+#define ORPHAN(o, ...) ({ const char *kv_[] = { __VA_ARGS__ }; \
+	orphan_fields(kv_, sizeof(kv_) / sizeof(kv_[0]), (o)); })
+
+#define QID "0000000000001AAAAAAAA"
+
+static void
+test_orphan_parse(void)
+{
+	struct sched_orphan o;
+	struct ipc_msg m;
+	const char *err;
+
+	CHECK(ORPHAN(&o, "job", "4611686018427387904", "id", QID, "rcpt",
+	    "Alice@Example.TEST") == 1);
+	CHECK(o.job == 4611686018427387904ull);
+	CHECK_STR(o.id, QID);
+	CHECK_STR(o.rcpt, "Alice@example.test");	/* normalized */
+	CHECK(ORPHAN(&o, "rcpt", "a@example.test", "id", QID, "job", "1") == 1);
+	/* refused */
+	CHECK(ORPHAN(&o, "id", QID, "rcpt", "a@example.test") == 0);	/* no job */
+	CHECK(ORPHAN(&o, "job", "1", "rcpt", "a@example.test") == 0);	/* no id */
+	CHECK(ORPHAN(&o, "job", "1", "id", QID) == 0);			/* no rcpt */
+	CHECK(ORPHAN(&o, "job", "1", "job", "2", "id", QID, "rcpt", "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "id", QID, "rcpt", "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "a@example.test",
+	    "rcpt", "b@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "-1", "id", QID, "rcpt", "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "+1", "id", QID, "rcpt", "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "", "id", QID, "rcpt", "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "18446744073709551616", "id", QID, "rcpt",
+	    "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", "0000000000001aaaaaaaa", "rcpt",
+	    "a@example.test") == 0);				/* lower case */
+	CHECK(ORPHAN(&o, "job", "1", "id", "0000000000001AAAAAAA", "rcpt",
+	    "a@example.test") == 0);				/* short */
+	CHECK(ORPHAN(&o, "job", "1", "id", "../../etc/passwd12345", "rcpt",
+	    "a@example.test") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "no-domain") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "a@b@c") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "") == 0);
+	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "a@example.test", "x", "y") == 0);
+	ipc_msg_init(&m, IPC_DELIVER_ORPHAN);
+	CHECK(ipc_put_str(&m, "job", "1") == 0 && ipc_put_str(&m, "id", QID) == 0 &&
+	    ipc_put(&m, "rcpt", "a@example.test\0x", 16) == 0);
+	CHECK(sched_orphan_parse(&m, &o, &err) == 0);
+	ipc_msg_free(&m);
+}
+
+static void
+test_orphan_adopt(void)
+{
+	struct sched s;
+	struct sched_cursor c = { 0 };
+	struct sched_orphan o;
+	struct sched_job j1, j2, j3;
+	struct sched_msg *m;
+
+	setup(&s);
+	m = add_msg(&s, QID, "Example.TEST", 3, 1000);
+	add_msg(&s, "0000000000002BBBBBBBB", "example.org", 1, 1000);
+	CHECK(ORPHAN(&o, "job", "77", "id", QID, "rcpt", "u1@example.test") == 1);
+	/* taken over before the agent has slots: counted, busy, same tag */
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j1) == 1);
+	CHECK(j1.tag == 77 && j1.n == 1 && j1.rcpt[0] == 1 && j1.msg == m && m->busy[1]);
+	CHECK(s.inflight == 1 && s.tr_inflight[SCHED_LOCAL] == 1 && m->injobs == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);	/* busy now */
+	/* it takes one of the agent's slots */
+	s.slots[SCHED_LOCAL] = 2;
+	CHECK(next(&s, &c, &j2, 1000) == 1 && j2.rcpt[0] == 0);
+	CHECK(next(&s, &c, &j3, 1000) == 0);
+	sched_job_end(&s, &j2);
+	/* final recipients, unknown messages, the other transport: not taken */
+	m->env.rcpt[2].state = ENV_RCPT_SENT;
+	CHECK(ORPHAN(&o, "job", "78", "id", QID, "rcpt", "u2@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);
+	CHECK(ORPHAN(&o, "job", "79", "id", "0000000000009ZZZZZZZZ", "rcpt",
+	    "u0@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);
+	CHECK(ORPHAN(&o, "job", "80", "id", "0000000000002BBBBBBBB", "rcpt",
+	    "u0@example.org") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);
+	CHECK(ORPHAN(&o, "job", "81", "id", QID, "rcpt", "nobody@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);
+	/* a deleted message: not taken */
+	CHECK(ORPHAN(&o, "job", "82", "id", QID, "rcpt", "u0@example.test") == 1);
+	m->deleted = 1;
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 0);
+	m->deleted = 0;
+	/* the stored address's domain case does not matter */
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 1 && j2.rcpt[0] == 0);
+	CHECK(s.inflight == 2);
+	/* a discarded orphan's slot */
+	sched_reserve(&s, SCHED_LOCAL, 1);
+	CHECK(s.inflight == 3 && s.tr_inflight[SCHED_LOCAL] == 3);
+	sched_reserve(&s, SCHED_LOCAL, -1);
+	sched_job_end(&s, &j1);
+	sched_job_end(&s, &j2);
+	CHECK(s.inflight == 0 && s.tr_inflight[SCHED_LOCAL] == 0 && s.ndoms == 0 &&
+	    m->injobs == 0 && !m->busy[0] && !m->busy[1]);
+	sched_free(&s);
+}
+
 int
 main(void)
 {
@@ -393,5 +515,7 @@ main(void)
 	test_not_due();
 	test_status();
 	test_result();
+	test_orphan_parse();
+	test_orphan_adopt();
 	return UNIT_DONE();
 }
