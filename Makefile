@@ -15,7 +15,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon \
            -DPOSTERN_CONF_DEFAULT='"$(PREFIX)/etc/postern/postern.conf"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt -lresolv
 
 # Every program is <folder>/<name>.c plus <folder>/<name>_*.c; one binary per role.
 PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local \
@@ -30,6 +30,10 @@ LIB      = $(BUILD)/libpostern.a
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# Test-only programs (tests/tools/*.c), driven by the integration tests.
+TOOL_SRCS = $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BUILD = build-fuzz
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
@@ -38,7 +42,7 @@ FUZZ_SECONDS ?= 30
 .SECONDARY:
 .PHONY: all asan unit check integration fuzz fuzz-run run bench install deps \
         clean have-deps
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,12 +63,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
 asan:
 	$(MAKE) BUILD=build-asan \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" all
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	 if [ $$fail -ne 0 ]; then echo "unit tests failed"; exit 1; fi
 
