@@ -14,6 +14,7 @@
 
 #include "ipc.h"
 #include "postern_queue.h"
+#include "qlist.h"
 #include "util.h"
 
 #define TIMEOUT_MS	60000
@@ -113,26 +114,16 @@ request(int fd, struct ipc_msg *req, struct ipc_msg *ans)
 static int
 print_entry(const struct ipc_msg *m, uint64_t *bytes)
 {
-	const char *id = ipc_get_str(m, "id", 64), *sender = ipc_get_str(m, "sender", FIELD_MAX);
+	struct qlist_entry e;
 	const char *key, *val;
-	uint64_t size, arrival, more = 0;
 	size_t pos = 0, len;
-	char when[32];
-	time_t t;
-	struct tm tm;
 
-	if (id == NULL || sender == NULL || ipc_get_u64(m, "size", &size) == -1 ||
-	    ipc_get_u64(m, "arrival", &arrival) == -1 ||
-	    (ipc_get(m, "more", &len) != NULL && ipc_get_u64(m, "more", &more) == -1))
+	if (qlist_entry_parse(m, FIELD_MAX, &e) == -1)
 		return -1;
-	t = (time_t)arrival;
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
-		when[0] = '\0';
-	print_str(id);
+	print_str(e.id);
 	printf("%s %9llu %-20s  ", ipc_get(m, "hold", &len) ? "!" : " ",
-	    (unsigned long long)size, when);
-	print_str(*sender ? sender : "MAILER-DAEMON");
+	    (unsigned long long)e.size, e.when);
+	print_str(*e.sender ? e.sender : "MAILER-DAEMON");
 	printf("%s\n", ipc_get(m, "hold", &len) ? "  (on hold)" : "");
 	while (ipc_next(m, &pos, &key, &val, &len) == 1) {
 		if (len > FIELD_MAX || memchr(val, 0, len) != NULL)
@@ -147,10 +138,10 @@ print_entry(const struct ipc_msg *m, uint64_t *bytes)
 			printf(")\n");
 		}
 	}
-	if (more > 0)
-		printf("%24s(%llu more recipients)\n", "", (unsigned long long)more);
+	if (e.more > 0)
+		printf("%24s(%llu more recipients)\n", "", (unsigned long long)e.more);
 	putchar('\n');
-	*bytes += size;
+	*bytes += e.size;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "qlist.h"
 #include "submit.h"
 #include "util.h"
 
@@ -40,25 +41,14 @@ print_safe(const char *s)
 static int
 print_entry(const struct ipc_msg *m, uint64_t *bytes)
 {
-	const char *id = ipc_get_str(m, "id", 64), *sender;
+	struct qlist_entry e;
 	const char *key, *val;
-	uint64_t size, arrival, more = 0;
 	size_t pos = 0, len;
-	char when[32];
-	time_t t;
-	struct tm tm;
 
-	sender = ipc_get_str(m, "sender", FIELD_MAX);
-	if (id == NULL || sender == NULL || ipc_get_u64(m, "size", &size) == -1 ||
-	    ipc_get_u64(m, "arrival", &arrival) == -1 ||
-	    (ipc_get(m, "more", &len) != NULL && ipc_get_u64(m, "more", &more) == -1))
+	if (qlist_entry_parse(m, FIELD_MAX, &e) == -1)
 		return -1;
-	t = (time_t)arrival;
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
-		when[0] = '\0';
-	printf("%-21s %9llu %-20s  ", id, (unsigned long long)size, when);
-	print_safe(*sender ? sender : "MAILER-DAEMON");
+	printf("%-21s %9llu %-20s  ", e.id, (unsigned long long)e.size, e.when);
+	print_safe(*e.sender ? e.sender : "MAILER-DAEMON");
 	putchar('\n');
 	while (ipc_next(m, &pos, &key, &val, &len) == 1) {
 		if (strcmp(key, "rcpt") != 0 || len > FIELD_MAX || memchr(val, 0, len))
@@ -67,10 +57,10 @@ print_entry(const struct ipc_msg *m, uint64_t *bytes)
 		print_safe(strncmp(val, "pending ", 8) == 0 ? val + 8 : val);
 		putchar('\n');
 	}
-	if (more > 0)
-		printf("%55s(%llu more recipients)\n", "", (unsigned long long)more);
+	if (e.more > 0)
+		printf("%55s(%llu more recipients)\n", "", (unsigned long long)e.more);
 	putchar('\n');
-	*bytes += size;
+	*bytes += e.size;
 	return 0;
 }
 

@@ -409,6 +409,18 @@ def pytest_sessionstart(session):
     sweep_stale()
 
 
+def teardown_instance(i):
+    """Stop and remove i; show its log tail; fail on a sanitizer report."""
+    i.stop()
+    bad = i.sanitizer_report()
+    tail = i.log().splitlines()[-60:]
+    if tail:
+        print("---- instance log (last 60 lines) ----\n" + "\n".join(tail))
+    i.destroy()
+    if bad:
+        pytest.fail("sanitizer report in the instance log:\n" + "\n".join(bad[:20]))
+
+
 @pytest.fixture
 def inst():
     """An installed, configured, not yet started instance."""
@@ -417,14 +429,7 @@ def inst():
         i.install()
         yield i
     finally:
-        i.stop()
-        bad = i.sanitizer_report()
-        tail = i.log().splitlines()[-60:]
-        if tail:
-            print("---- instance log (last 60 lines) ----\n" + "\n".join(tail))
-        i.destroy()
-        if bad:
-            pytest.fail("sanitizer report in the instance log:\n" + "\n".join(bad[:20]))
+        teardown_instance(i)
 
 
 @pytest.fixture

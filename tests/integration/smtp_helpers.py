@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import Instance, wait_for
+from conftest import Instance, teardown_instance, wait_for
 
 DOMAIN = "example.test"
 USER = "alice@example.test"
@@ -71,14 +71,7 @@ def module_instance(users=None, **config):
         boot(i, users=users, **config)
         yield i
     finally:
-        i.stop()
-        bad = i.sanitizer_report()
-        tail = i.log().splitlines()[-60:]
-        if tail:
-            print("---- instance log (last 60 lines) ----\n" + "\n".join(tail))
-        i.destroy()
-        if bad:
-            pytest.fail("sanitizer report in the instance log:\n" + "\n".join(bad[:20]))
+        teardown_instance(i)
 
 
 def wait_listening(inst, listener="smtp", timeout=15):
