@@ -17,9 +17,10 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon \
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt -lresolv
 
-# Every program is <folder>/<name>.c plus <folder>/<name>_*.c; one binary per role.
-PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local \
-           queue/sendmail queue/mailq bench/smtp-load
+# Every program is <folder>/<name>.c plus <folder>/<name>_*.c (and the
+# folder's SHARED_ sources); one binary per role.
+PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local deliver/remote \
+           queue/sendmail queue/mailq bench/smtp-load bench/smtp-sink
 PRESENT  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p).c),$(p)))
 BINS     = $(foreach p,$(PRESENT),$(BUILD)/$(notdir $(p)))
 
@@ -53,8 +54,12 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# Sources shared by the programs of one folder (the delivery agents' core).
+SHARED_deliver = $(wildcard deliver/agent*.c)
+
 define program
-$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(1).c $(wildcard $(1)_*.c)) $(LIB)
+$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(1).c $(wildcard $(1)_*.c) \
+    $(SHARED_$(patsubst %/,%,$(dir $(1))))) $(LIB)
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,$(PRESENT),$(eval $(call program,$(p))))

@@ -3,7 +3,8 @@ the integration harness does (tests/integration/conftest.py's Instance), run
 smtp-load against its SMTP listener in a few configurations, sample the peak
 RSS of the smtpd processes, print a table, then the end-to-end benchmark
 (bench_e2e.py: SMTP in to Maildir out, and the same against a private
-Postfix when one can be run), and tear everything down.
+Postfix when one can be run), the relay benchmark (bench_relay.py: SMTP in,
+remote delivery out to a counting sink), and tear everything down.
 A benchmark, not a test: slow or failed messages are reported, never fatal.
 """
 import os
@@ -20,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 import conftest  # noqa: E402  (the harness; reads POSTERN_BUILD at import)
 import bench_e2e  # noqa: E402  (end to end, and the Postfix comparison)
+import bench_relay  # noqa: E402  (relay to a sink, and the same for Postfix)
 
 SENDER = "load@bench.invalid"
 RCPT = "bench@example.test"
@@ -164,7 +166,7 @@ def benchmark(inst, tool):
         print("  %-20s %s" % (label, run_smtp_source(inst, conns, msgs, nbytes)))
 
 
-def start_instance(inst):
+def start_instance(inst, extra_keys):
     inst.install()
     inst.add_user(RCPT, secrets.token_urlsafe(12))
     for user in bench_e2e.users():
@@ -172,6 +174,7 @@ def start_instance(inst):
     # the per-IP cap (50) guards against one abusive client; the benchmark
     # is that client on purpose, so it must not measure the cap
     inst.configure({"smtpd.max_sessions_per_ip": "500"})
+    inst.configure(extra_keys)      # the relay rows' routing, if they run
     inst.start()
     if not conftest.wait_for(lambda: inst.running("queue"), 10, interval=0.2):
         print("warning: the queue service is not running; DATA will fail")
@@ -186,15 +189,34 @@ def maildir_new(inst, user):
     return os.path.join(inst.mail, bench_e2e.DOMAIN, user, "new")
 
 
+def parse_args(argv):
+    """({"smtp", "e2e", "relay"} or a subset, relay messages per row), or
+    None for a usage error."""
+    parts, relay_n = set(), bench_relay.MESSAGES
+    for a in argv:
+        name, eq, val = a.lstrip("-").partition("=")
+        if name == "relay-messages" and eq and val.isdigit() and int(val) >= 10:
+            relay_n = int(val)
+        elif name in ("smtp", "e2e", "relay") and not eq:
+            parts.add(name)
+        else:
+            return None
+    return parts or {"smtp", "e2e", "relay"}, relay_n
+
+
 def main():
-    parts = set(a.lstrip("-") for a in sys.argv[1:]) or {"smtp", "e2e"}
-    if not parts <= {"smtp", "e2e"}:
-        print("usage: bench.py [--smtp] [--e2e]   (default: both)", file=sys.stderr)
+    args = parse_args(sys.argv[1:])
+    if args is None:
+        print("usage: bench.py [--smtp] [--e2e] [--relay] [--relay-messages=N]"
+              "   (default: all three; N >= 10)", file=sys.stderr)
         return 2
+    parts, relay_n = args
     tool = os.path.join(conftest.BUILD, "smtp-load")
-    if not os.access(tool, os.X_OK):
-        print("bench: %s is not built" % tool, file=sys.stderr)
-        return 1
+    for prog in ["smtp-load"] + (["smtp-sink"] if "relay" in parts else []):
+        if not os.access(os.path.join(conftest.BUILD, prog), os.X_OK):
+            print("bench: %s is not built" % os.path.join(conftest.BUILD, prog),
+                  file=sys.stderr)
+            return 1
     # SIGTERM/SIGHUP unwind like Ctrl-C so the finally below always runs
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -202,13 +224,19 @@ def main():
     signal.signal(signal.SIGTERM, interrupted)       # started ignoring it
     signal.signal(signal.SIGHUP, interrupted)
     inst = conftest.Instance()
+    relay = None
     status = 0
     try:
-        start_instance(inst)
+        if "relay" in parts:    # the instance's config names sink and DNS
+            relay = bench_relay.RelayEnv(conftest.BUILD)
+            relay.start()
+        start_instance(inst, relay.config() if relay is not None else {})
         if "smtp" in parts:
             benchmark(inst, tool)
         if "e2e" in parts:
             bench_e2e.benchmark(tool, inst, lambda u: maildir_new(inst, u))
+        if relay is not None:
+            bench_relay.benchmark(tool, inst, relay, relay_n)
     except KeyboardInterrupt:
         print("\nbench: interrupted; tearing down", file=sys.stderr)
         status = 130
@@ -225,7 +253,11 @@ def main():
         try:
             inst.destroy()
         finally:
-            conftest.pytest_sessionfinish(None, status)  # the session cert
+            try:
+                if relay is not None:
+                    relay.stop()
+            finally:
+                conftest.pytest_sessionfinish(None, status)  # the session cert
     return status
 
 

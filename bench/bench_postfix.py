@@ -1,7 +1,8 @@
 """bench_postfix.py: a private, throw-away Postfix instance for bench.py's
-end-to-end comparison.  Everything lives in one temp dir (config, queue,
-data, Maildirs, log); it listens only on the loopback address:port it is
-given, delivers example.test to Maildirs with virtual(8), and is stopped by
+end-to-end and relay comparisons.  Everything lives in one temp dir (config,
+queue, data, Maildirs, log); it listens only on the loopback address:port it
+is given, delivers example.test to Maildirs with virtual(8), relays other
+domains to `relayhost` when given one (a loopback sink), and is stopped by
 the pid in its own queue directory.  Needs root and Debian's postfix package
 (the postfix user and the postdrop group); nothing system-wide is touched.
 """
@@ -70,8 +71,9 @@ class PostfixInstance:
     """setup() writes the config, start()/stop() run the master,
     destroy() stops it and removes the temp dir."""
 
-    def __init__(self, addr, port, domain, users):
+    def __init__(self, addr, port, domain, users, relayhost=""):
         self.addr, self.port, self.domain, self.users = addr, port, domain, users
+        self.relayhost = relayhost      # "[127.x.y.z]:port": all other mail
         self.dir = tempfile.mkdtemp(prefix="postern-bench-postfix-", dir="/tmp")
         os.chmod(self.dir, 0o755)   # postfix and the mailbox owner pass through
         self.etc = os.path.join(self.dir, "etc")
@@ -105,7 +107,7 @@ class PostfixInstance:
             ("inet_interfaces", "loopback-only"),
             ("inet_protocols", "ipv4"),
             ("mynetworks", "127.0.0.0/8"),
-            ("relayhost", ""),
+            ("relayhost", self.relayhost),
             ("biff", "no"),
             ("append_dot_mydomain", "no"),
             ("alias_maps", ""),

@@ -22,7 +22,8 @@
 
 enum ctype {
 	T_STRING, T_HOSTNAME, T_HOSTPORT, T_RELAY, T_DURATION, T_SIZE, T_UINT,
-	T_BOOL, T_DOMAINS, T_NETLIST, T_ENUM, T_PATH, T_PREFIX, T_MAILBOX, T_DELIM
+	T_BOOL, T_DOMAINS, T_NETLIST, T_ENUM, T_PATH, T_PREFIX, T_MAILBOX, T_DELIM,
+	T_TLSLEVEL
 };
 #define F_EMPTY	0x01		/* "" is allowed (means off) */
 
@@ -80,6 +81,21 @@ static const struct key keys[] = {
 	{ "remote.smarthost", T_RELAY, "", O(remote_smarthost), 0, 0, F_EMPTY },
 	{ "remote.dns", T_HOSTPORT, "", O(remote_dns), 0, 0, F_EMPTY },
 	{ "remote.port", T_UINT, "25", O(remote_port), 1, 65535, 0 },
+	{ "remote.smarthost_auth", T_PATH, "", O(remote_smarthost_auth), 0, 0, F_EMPTY },
+	{ "remote.tls", T_TLSLEVEL, "may", O(remote_tls), 0, 0, 0 },
+	{ "remote.tls_policy", T_PATH, "", O(remote_tls_policy), 0, 0, F_EMPTY },
+	{ "remote.tls_ca_file", T_PATH, "", O(remote_tls_ca_file), 0, 0, F_EMPTY },
+	{ "remote.transport", T_PATH, "", O(remote_transport), 0, 0, F_EMPTY },
+	{ "remote.timeout_connect", T_DURATION, "30s", O(remote_timeout_connect),
+	    1, D(1), 0 },
+	{ "remote.timeout_greeting", T_DURATION, "5m", O(remote_timeout_greeting),
+	    1, D(1), 0 },
+	{ "remote.timeout_command", T_DURATION, "5m", O(remote_timeout_command),
+	    1, D(1), 0 },
+	{ "remote.timeout_data", T_DURATION, "2m", O(remote_timeout_data), 1, D(1), 0 },
+	{ "remote.timeout_block", T_DURATION, "3m", O(remote_timeout_block), 1, D(1), 0 },
+	{ "remote.timeout_dot", T_DURATION, "10m", O(remote_timeout_dot), 1, D(1), 0 },
+	{ "remote.timeout_quit", T_DURATION, "30s", O(remote_timeout_quit), 1, D(1), 0 },
 	{ "accounts.prefix", T_PREFIX, "postern-", O(accounts_prefix), 0, 0, 0 },
 	{ "pop3.plaintext_auth", T_ENUM, "loopback", O(pop3_plaintext_auth), 0, 0, 0 },
 	{ "imap.plaintext_auth", T_ENUM, "loopback", O(imap_plaintext_auth), 0, 0, 0 },
@@ -291,6 +307,10 @@ check_string(const struct key *k, const char *v)
 		return smtp_mailbox_parse(v, strlen(v), 0, &mb) == SMTP_P_OK &&
 		    (mb.flags & SMTP_ADDR_RELAYTRICK) == 0 ? NULL :
 		    "not a mailbox like postmaster@example.org";
+	case T_TLSLEVEL:
+		return strcmp(v, "none") == 0 || strcmp(v, "may") == 0 ||
+		    strcmp(v, "encrypt") == 0 || strcmp(v, "verify") == 0 ? NULL :
+		    "none, may, encrypt or verify";
 	case T_DELIM:
 		return strlen(v) == 1 && strchr("+-_=", v[0]) != NULL ? NULL :
 		    "one of + - _ =";

@@ -41,6 +41,14 @@ struct config {
 	uint64_t smtpd_max_sessions_per_ip;	/* 50 */
 	char *remote_smarthost, *remote_dns;
 	uint64_t remote_port;		/* 25 */
+	char *remote_smarthost_auth;	/* "user password" file, "" = no AUTH */
+	char *remote_tls;		/* none, may (default), encrypt, verify */
+	char *remote_tls_policy;	/* cdb map domain -> level, "" = none */
+	char *remote_tls_ca_file;	/* extra CAs for verify, "" = system only */
+	char *remote_transport;		/* cdb map domain -> host[:port], "" = none */
+	time_t remote_timeout_connect, remote_timeout_greeting;	/* RFC 5321 */
+	time_t remote_timeout_command, remote_timeout_data;	/* 4.5.3.2 */
+	time_t remote_timeout_block, remote_timeout_dot, remote_timeout_quit;
 	char *accounts_prefix;		/* "postern-" */
 	enum plaintext_auth pop3_plaintext_auth, imap_plaintext_auth;
 	time_t auth_fail_delay;		/* 2s */

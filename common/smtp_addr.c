@@ -52,6 +52,17 @@ smtp_utf8_valid(const char *p, size_t n)
 	return 1;
 }
 
+int
+smtp_text_valid(const char *p, size_t n)
+{
+	if (!smtp_utf8_valid(p, n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* RFC 5322 atext, ASCII part. */
 static int
 is_atext(unsigned char c)

@@ -127,6 +127,9 @@ enum smtp_perr smtp_domain_parse(const char *p, size_t len, unsigned flags,
 size_t smtp_utf8_seq(const char *p, size_t n);
 /* 1 if p[0..n) is entirely well-formed UTF-8 (ASCII included), else 0. */
 int smtp_utf8_valid(const char *p, size_t n);
+/* 1 if p[0..n) is well-formed UTF-8 without control characters (C0, DEL):
+ * text fit for a log line or a protocol field, else 0. */
+int smtp_text_valid(const char *p, size_t n);
 
 /* ---- MAIL / RCPT ----------------------------------------------------- */
 

@@ -124,10 +124,10 @@ store(const struct local_child *lc, const char *dir, const struct buf *prefix,
 	    lc->msglen, name, sizeof(name));
 	e = errno;
 	if (rc == 0) {
-		log_info("to=<%s>: stored as %s/new/%s", lc->job->rcpt.addr, dir, name);
+		log_info("to=<%s>: stored as %s/new/%s", lc->rcpt->addr, dir, name);
 		return 1;
 	}
-	log_warn("to=<%s>: cannot write to %s: %s", lc->job->rcpt.addr, dir, strerror(e));
+	log_warn("to=<%s>: cannot write to %s: %s", lc->rcpt->addr, dir, strerror(e));
 	if (e == EDQUOT)
 		local_result_set(r, "defer 4.2.2 mailbox full (disk quota exceeded)");
 	else if (e == ENOSPC)
@@ -155,7 +155,7 @@ over_quota(const struct local_child *lc, const char *dir, size_t prefixlen,
 	if (!maildir_over_quota(size, lc->msglen + prefixlen, lc->t->quota))
 		return 0;
 	log_info("to=<%s>: mailbox full (%llu of %llu bytes used, message %llu)",
-	    lc->job->rcpt.addr, (unsigned long long)size, (unsigned long long)lc->t->quota,
+	    lc->rcpt->addr, (unsigned long long)size, (unsigned long long)lc->t->quota,
 	    (unsigned long long)(lc->msglen + prefixlen));
 	local_result_set(r, "defer 4.2.2 mailbox full");
 	return 1;
@@ -177,7 +177,7 @@ local_deliver_maildir(const struct local_child *lc, struct local_result *r)
 	    maildir_exists(sub) == 1)
 		folder = t->folder;
 	if (buf_printf(&prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
-	    lc->job->sender, lc->job->rcpt.addr) == -1)
+	    lc->job->sender, lc->rcpt->addr) == -1)
 		log_panic("local_deliver_maildir: prefix");
 	if (!over_quota(lc, dir, prefix.len, r) &&
 	    (ok = store(lc, folder != NULL ? sub : dir, &prefix, r)) == 1) {

@@ -12,7 +12,8 @@
 
 #include "buf.h"
 #include "config.h"
-#include "local_job.h"
+#include "agent_job.h"
+#include "local_loop.h"
 #include "local_resolve.h"
 #include "privsep.h"
 
@@ -20,7 +21,8 @@
 
 struct local_child {
 	const struct config *c;
-	const struct local_job *job;
+	const struct agent_job *job;
+	const struct smtp_addr *rcpt;	/* job->rcpt[0].a */
 	const struct local_target *t;
 	int msgfd;			/* the message, read with pread */
 	uint64_t msglen;

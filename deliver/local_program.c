@@ -90,7 +90,7 @@ exec_program(const struct local_child *lc, struct forward_argv *av, int fd)
 	if (str_format(home, sizeof(home), "HOME=%s", lc->t->pw.home) == -1 ||
 	    str_format(user, sizeof(user), "USER=%s", lc->t->pw.name) == -1 ||
 	    str_format(sender, sizeof(sender), "SENDER=%s", lc->job->sender) == -1 ||
-	    str_format(rcpt, sizeof(rcpt), "RECIPIENT=%s", lc->job->rcpt.addr) == -1 ||
+	    str_format(rcpt, sizeof(rcpt), "RECIPIENT=%s", lc->rcpt->addr) == -1 ||
 	    chdir(lc->t->pw.home) == -1)
 		_exit(EX_TEMPFAIL);
 	execve(av->argv[0], av->argv, envp);
@@ -106,7 +106,7 @@ feed(const struct local_child *lc, int fd)
 	ssize_t n;
 
 	if (dprintf(fd, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", lc->job->sender,
-	    lc->job->rcpt.addr) < 0)
+	    lc->rcpt->addr) < 0)
 		goto out;
 	while (off < lc->msglen && !prog_timed_out) {
 		size_t want = lc->msglen - off < sizeof(chunk) ? (size_t)(lc->msglen - off) :
@@ -153,7 +153,7 @@ run_program(const struct local_child *lc, const char *cmd, struct local_result *
 			return local_result_set(r, "defer 4.3.0 waitpid: %s", strerror(errno)), 0;
 	alarm(0);
 	kill(-pid, SIGKILL);	/* whatever the program left behind */
-	log_info("to=<%s>: program %s: %s %d", lc->job->rcpt.addr, av.argv[0],
+	log_info("to=<%s>: program %s: %s %d", lc->rcpt->addr, av.argv[0],
 	    WIFEXITED(status) ? "exit status" : "signal",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	if (prog_timed_out)
@@ -192,7 +192,7 @@ check_entries(const struct local_child *lc, const struct forward *f, int *keep,
 			    "user", e->text), 0;
 		if (e->kind == FORWARD_SELF || (e->kind == FORWARD_ADDR &&
 		    (strcasecmp(e->text, lc->t->addr) == 0 ||
-		    strcasecmp(e->text, lc->job->rcpt.addr) == 0)))
+		    strcasecmp(e->text, lc->rcpt->addr) == 0)))
 			*keep = 1;
 		else if (e->kind == FORWARD_ADDR)
 			(*naddr)++;
@@ -212,7 +212,7 @@ act(const struct local_child *lc, const struct forward *f, int keep, size_t nadd
 			return 1;
 	for (i = 0; i < f->n; i++)
 		if (f->v[i].kind == FORWARD_ADDR && strcasecmp(f->v[i].text, lc->t->addr) != 0 &&
-		    strcasecmp(f->v[i].text, lc->job->rcpt.addr) != 0 &&
+		    strcasecmp(f->v[i].text, lc->rcpt->addr) != 0 &&
 		    buf_printf(&r->forwards, "forward %s\n", f->v[i].text) == -1)
 			return local_result_set(r, "defer 4.3.0 ~/.forward too large"), 1;
 	if (naddr > 0)

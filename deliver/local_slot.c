@@ -60,34 +60,6 @@ slot_passwd(void *ctx, const char *name, struct local_pw *pw)
 
 /* ---- results ---- */
 
-/* "sent 2.X.Y TEXT" / "defer 4..." / "fail 5...", TEXT printable UTF-8 of
- * 1..LOCAL_STATUS_MAX octets (docs/queue.md). */
-static int
-status_valid(const char *s, size_t n)
-{
-	static const char *const verbs[] = { "sent 2.", "defer 4.", "fail 5." };
-	size_t i, v, d;
-
-	for (v = 0; v < 3 && strncmp(s, verbs[v], strlen(verbs[v])) != 0; v++)
-		continue;
-	if (v == 3)
-		return 0;
-	i = strlen(verbs[v]);
-	for (int part = 0; part < 2; part++) {
-		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9' && d < 3; i++, d++)
-			continue;
-		if (d == 0 || i >= n || s[i] != (part == 0 ? '.' : ' '))
-			return 0;
-		i++;
-	}
-	if (n - i == 0 || n - i > LOCAL_STATUS_MAX || !smtp_utf8_valid(s + i, n - i))
-		return 0;
-	for (; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* A RESULT record with job, status and relay.  0/-1. */
 static int
 result_record(struct ipc_msg *m, const char *tag, const char *status)
@@ -99,16 +71,16 @@ result_record(struct ipc_msg *m, const char *tag, const char *status)
 	return 0;
 }
 
-void
-local_slot_answer(struct local_server *s, const struct local_job *job,
-    const char *status, char **fwd, size_t nfwd)
+/* The RESULT for job tag with status and forwards (may be NULL): handed
+ * to the agent core, which keeps it until the queue acknowledges it. */
+static void
+answer(struct agent *a, const char *tag, const char *status, char **fwd, size_t nfwd)
 {
-	const char *tag = job->tag;
 	struct ipc_msg m;
 	size_t i;
 	int r;
 
-	if (!status_valid(status, strlen(status))) {
+	if (!agent_status_valid(status, strlen(status))) {
 		log_warn("bad status text '%s'; reported as a deferral", status);
 		status = "defer 4.3.0 local delivery error";
 		nfwd = 0;
@@ -120,9 +92,9 @@ local_slot_answer(struct local_server *s, const struct local_job *job,
 		ipc_msg_free(&m);
 		status = "defer 4.3.0 alias expansion too large";
 		if (result_record(&m, tag, status) == -1)
-			log_panic("local_slot_answer: record");
+			log_panic("local answer: record");
 	}
-	local_done_add(s, job, &m);
+	agent_result(a, tag, &m);
 	ipc_msg_free(&m);
 }
 
@@ -140,7 +112,8 @@ free_slot(struct local_server *s)
 static void __attribute__((noreturn))
 child(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len, int wfd)
 {
-	struct local_child lc = { s->c, &sl->job, &sl->t, msgfd, len, s->vmail, wfd };
+	struct local_child lc = { s->c, &sl->job, &sl->job.rcpt[0].a, &sl->t, msgfd, len,
+	    s->vmail, wfd };
 	int keep[2] = { msgfd, wfd };
 
 	event_signal_reset_child();
@@ -174,7 +147,6 @@ spawn(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len)
 	sl->pid = pid;
 	sl->pipefd = p[0];
 	buf_init(&sl->out, LOCAL_CHILD_OUTPUT_MAX);
-	sl->gen = s->gen;
 	sl->deadline = now_ms() + LOCAL_CHILD_TIMEOUT_MS;
 	sl->killed = 0;
 	s->nrunning++;
@@ -183,33 +155,35 @@ spawn(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len)
 
 /* Resolve and start (or answer at once).  The job is valid. */
 static void
-start(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len)
+start(struct agent *a, struct local_slot *sl, int msgfd, uint64_t len)
 {
+	struct local_server *s = a->ctx;
+	const struct smtp_addr *rcpt = &sl->job.rcpt[0].a;
 	struct local_lookup lk = { slot_map, slot_passwd, s };
 	struct local_params p = { s->c->local_recipient_delimiter,
 	    s->c->local_extension_folders, s->c->local_system_users };
 
-	if (!config_is_local_domain(s->c, sl->job.rcpt.domain)) {
+	if (!config_is_local_domain(s->c, rcpt->domain)) {
 		log_warn("to=<%s>: the queue sent a recipient outside our domains",
-		    sl->job.rcpt.addr);
-		local_slot_answer(s, &sl->job, "defer 4.3.0 recipient domain is not "
+		    rcpt->addr);
+		answer(a, sl->job.tag, "defer 4.3.0 recipient domain is not "
 		    "one of ours here", NULL, 0);
 		return;
 	}
 	if (map_refresh(&s->mailboxes) == -1 || map_refresh(&s->aliases) == -1) {
 		log_warn("cannot reopen the maps in %s: %s", s->c->paths_maps, strerror(errno));
-		local_slot_answer(s, &sl->job, "defer 4.3.0 cannot read the mailbox maps",
+		answer(a, sl->job.tag, "defer 4.3.0 cannot read the mailbox maps",
 		    NULL, 0);
 		return;
 	}
-	local_resolve(&lk, &p, &sl->job.rcpt, &sl->t);
+	local_resolve(&lk, &p, rcpt, &sl->t);
 	if (sl->t.status[0] != '\0') {
-		log_info("to=<%s>: %s", sl->job.rcpt.addr, sl->t.status);
-		local_slot_answer(s, &sl->job, sl->t.status, NULL, 0);
+		log_info("to=<%s>: %s", rcpt->addr, sl->t.status);
+		answer(a, sl->job.tag, sl->t.status, NULL, 0);
 	} else if (spawn(s, sl, msgfd, len) == -1) {
-		log_warn("to=<%s>: cannot start the delivery: %s", sl->job.rcpt.addr,
+		log_warn("to=<%s>: cannot start the delivery: %s", rcpt->addr,
 		    strerror(errno));
-		local_slot_answer(s, &sl->job, "defer 4.3.0 cannot start the delivery",
+		answer(a, sl->job.tag, "defer 4.3.0 cannot start the delivery",
 		    NULL, 0);
 	}
 	if (!sl->used)
@@ -217,50 +191,50 @@ start(struct local_server *s, struct local_slot *sl, int msgfd, uint64_t len)
 }
 
 int
-local_slot_job(struct local_server *s, struct ipc_msg *m)
+local_slot_job(struct agent *a, struct ipc_msg *m)
 {
+	struct local_server *s = a->ctx;
 	struct local_slot *sl = free_slot(s);
 	const char *err;
 	struct stat st;
-	int fd;
 
 	if (sl == NULL) {
 		log_warn("the queue sent more jobs than the %zu slots; closing", s->nslots);
 		return -1;
 	}
-	if (!local_job_parse(m, &sl->job, &err)) {
+	if (!agent_job_parse(m, 1, &sl->job, &err)) {
 		log_warn("bad job from the queue: %s; closing the connection", err);
+		agent_job_free(&sl->job);
 		return -1;
 	}
-	fd = ipc_take_fd(m, 0);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(sl->job.fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		log_warn("job %s: the message descriptor is not a regular file; closing the "
 		    "connection", sl->job.tag);
-		close(fd);
+		agent_job_free(&sl->job);
 		return -1;
 	}
-	for (size_t i = 0; i < s->nslots; i++)
-		if (s->slots[i].used && strcmp(s->slots[i].job.tag, sl->job.tag) == 0) {
-			log_warn("job %s is already running; closing the connection", sl->job.tag);
-			close(fd);
-			return -1;
-		}
+	if (agent_begin(a, &sl->job) == -1) {
+		agent_job_free(&sl->job);
+		return -1;
+	}
 	log_set_qid(sl->job.id);
-	start(s, sl, fd, (uint64_t)st.st_size);
+	start(a, sl, sl->job.fd, (uint64_t)st.st_size);
 	log_set_qid(NULL);
-	close(fd);
+	close(sl->job.fd);
+	sl->job.fd = -1;
+	if (!sl->used)
+		agent_job_free(&sl->job);
 	return 0;
 }
 
 /* ---- collecting ---- */
 
 void
-local_slot_read(struct local_server *s, struct local_slot *sl)
+local_slot_read(struct local_slot *sl)
 {
 	char chunk[4096];
 	ssize_t n;
 
-	(void)s;
 	while ((n = read(sl->pipefd, chunk, sizeof(chunk))) > 0)
 		if (buf_append(&sl->out, chunk, (size_t)n) == -1) {
 			n = 0;	/* too much: treated as a failed delivery */
@@ -273,8 +247,8 @@ local_slot_read(struct local_server *s, struct local_slot *sl)
 	}
 }
 
-void
-local_slot_reaped(struct local_server *s, pid_t pid, int wstatus)
+static void
+reaped(struct local_server *s, pid_t pid, int wstatus)
 {
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->slots[i].used && s->slots[i].pid == pid) {
@@ -326,7 +300,7 @@ child_result(struct local_slot *sl, char *st, size_t stsize, char ***fwd, size_t
 		why = sl->killed == 1 ? "defer 4.3.0 delivery timed out" :
 		    "defer 4.3.0 delivery interrupted (shutting down)";
 	else if (!WIFEXITED(sl->wstatus) || WEXITSTATUS(sl->wstatus) != 0 || nl == NULL ||
-	    !status_valid(out, len) || str_format(st, stsize, "%.*s", (int)len, out) == -1)
+	    !agent_status_valid(out, len) || str_format(st, stsize, "%.*s", (int)len, out) == -1)
 		why = "defer 4.3.0 delivery process failed";
 	else if (strcmp(st, "sent 2.0.0 forwarded") == 0) {
 		if (sl->t.alias) {
@@ -348,9 +322,10 @@ child_result(struct local_slot *sl, char *st, size_t stsize, char ***fwd, size_t
 	}
 }
 
-void
-local_slot_finish_done(struct local_server *s)
+static void
+finish_done(struct agent *a)
 {
+	struct local_server *s = a->ctx;
 	char status[LOCAL_STATUS_MAX + 32];
 	char **fwd = NULL;
 	size_t nfwd = 0;
@@ -364,12 +339,52 @@ local_slot_finish_done(struct local_server *s)
 		nfwd = 0;
 		log_set_qid(sl->job.id);
 		child_result(sl, status, sizeof(status), &fwd, &nfwd);
-		log_info("to=<%s>, relay=local, status=%s", sl->job.rcpt.addr, status);
-		local_slot_answer(s, &sl->job, status, fwd, nfwd);
+		log_info("to=<%s>, relay=local, status=%s", sl->job.rcpt[0].a.addr, status);
+		answer(a, sl->job.tag, status, fwd, nfwd);
 		log_set_qid(NULL);
 		local_target_free(&sl->t);
+		agent_job_free(&sl->job);
 		buf_free(&sl->out);
 		sl->used = 0;
 		s->nrunning--;
 	}
+}
+
+/* Kill children past their time limit (or all, at the stop deadline). */
+static void
+enforce_limits(struct local_server *s, int64_t now, int at_stop)
+{
+	for (size_t i = 0; i < s->nslots; i++) {
+		struct local_slot *sl = &s->slots[i];
+
+		if (!sl->used || sl->pid == 0 || sl->killed)
+			continue;
+		if (now >= sl->deadline || at_stop) {
+			log_set_qid(sl->job.id);
+			log_warn("to=<%s>: delivery %s; killing pid %ld", sl->job.rcpt[0].a.addr,
+			    at_stop ? "still running at stop" : "timed out", (long)sl->pid);
+			log_set_qid(NULL);
+			kill(sl->pid, SIGKILL);
+			sl->killed = at_stop ? 2 : 1;
+		}
+	}
+}
+
+int64_t
+local_slot_tick(struct agent *a, int64_t now, int at_stop)
+{
+	struct local_server *s = a->ctx;
+	int64_t t = -1;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		reaped(s, pid, st);
+	finish_done(a);
+	enforce_limits(s, now, at_stop);
+	for (size_t i = 0; i < s->nslots; i++)
+		if (s->slots[i].used && s->slots[i].pid != 0 && !s->slots[i].killed &&
+		    (t == -1 || s->slots[i].deadline < t))
+			t = s->slots[i].deadline;
+	return t;
 }

@@ -3,9 +3,11 @@
  * EHLO parsing, command building, DATA/BDAT encoding, result mapping.
  * Pure: trusts nothing from the peer, no I/O, no globals (remote_proto.h).
  */
+#include <arpa/inet.h>
 #include <strings.h>
 
 #include "base64.h"
+#include "net.h"
 #include "remote_proto.h"
 
 /* ---- replies ------------------------------------------------------- */
@@ -688,4 +690,167 @@ remote_status_format(const struct remote_result *res, struct buf *out)
 {
 	return buf_printf(out, "%s %s%s%s", remote_verb_name(res->verb), res->enh,
 	    res->text[0] != '\0' ? " " : "", res->text);
+}
+
+/* ---- policy values ---------------------------------------------------- */
+
+static const char *const tls_levels[] = { "none", "may", "encrypt", "verify" };
+
+static int
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* s[0..*len) without blanks around: the new start, *len adjusted. */
+static const char *
+trim(const char *s, size_t *len)
+{
+	while (*len > 0 && is_blank(s[0])) {
+		s++;
+		(*len)--;
+	}
+	while (*len > 0 && is_blank(s[*len - 1]))
+		(*len)--;
+	return s;
+}
+
+int
+remote_tls_level_parse(const char *s, size_t len, enum remote_tls_level *lv)
+{
+	s = trim(s, &len);
+	for (size_t i = 0; i < sizeof(tls_levels) / sizeof(tls_levels[0]); i++)
+		if (len == strlen(tls_levels[i]) && strncasecmp(s, tls_levels[i], len) == 0) {
+			*lv = (enum remote_tls_level)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+remote_tls_level_name(enum remote_tls_level lv)
+{
+	return (size_t)lv < sizeof(tls_levels) / sizeof(tls_levels[0]) ?
+	    tls_levels[lv] : "?";
+}
+
+/* "1".."65535" in s[0..len). */
+static int
+port_parse(const char *s, size_t len, int *port)
+{
+	long v = 0;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+int
+remote_nexthop_parse(const char *s, size_t len, int defport, char *host,
+    size_t hostsize, int *port, const char **err)
+{
+	const char *h, *colon = NULL, *close;
+	unsigned char bin[16];
+	char tmp[256];
+	size_t hlen;
+	int br;
+
+	s = trim(s, &len);
+	if ((br = len > 0 && s[0] == '[')) {
+		if ((close = memchr(s, ']', len)) == NULL) {
+			*err = "missing ']'";
+			return -1;
+		}
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		if (close + 1 < s + len) {
+			if (close[1] != ':') {
+				*err = "junk after ']'";
+				return -1;
+			}
+			colon = close + 1;
+		}
+	} else {
+		h = s;
+		colon = memchr(s, ':', len);
+		hlen = colon != NULL ? (size_t)(colon - s) : len;
+	}
+	*port = defport;
+	if (colon != NULL && port_parse(colon + 1, (size_t)(s + len - colon - 1), port) == -1) {
+		*err = "bad port (1-65535)";
+		return -1;
+	}
+	if (hlen == 0 || hlen >= sizeof(tmp) || memchr(h, '\0', hlen) != NULL) {
+		*err = "bad host";
+		return -1;
+	}
+	memcpy(tmp, h, hlen);
+	tmp[hlen] = '\0';
+	if (br ? inet_pton(AF_INET, tmp, bin) != 1 && inet_pton(AF_INET6, tmp, bin) != 1 :
+	    inet_pton(AF_INET, tmp, bin) != 1 && !net_valid_domain(tmp, hlen)) {
+		*err = br ? "bad address in brackets" : "bad host name";
+		return -1;
+	}
+	if (hlen >= hostsize) {
+		*err = "host too long";
+		return -1;
+	}
+	memcpy(host, tmp, hlen + 1);
+	return 0;
+}
+
+/* A credential part p[0..n) into out: 0, or -1 (empty, too long, control
+ * character). */
+static int
+cred_part(const char *p, size_t n, char *out, size_t outsize)
+{
+	if (n == 0 || n > REMOTE_CRED_MAX || n >= outsize)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+remote_cred_parse(const char *p, size_t len, char *user, size_t usize,
+    char *pass, size_t psize, const char **err)
+{
+	const char *nl = memchr(p, '\n', len);
+	size_t line = nl != NULL ? (size_t)(nl - p) : len, u, b;
+
+	if (nl != NULL && line + 1 != len) {
+		*err = "more than one line";
+		return -1;
+	}
+	if (line > 0 && p[line - 1] == '\r')
+		line--;
+	for (u = 0; u < line && !is_blank(p[u]); u++)
+		continue;
+	for (b = u; b < line && is_blank(p[b]); b++)
+		continue;
+	if (b == u || b == line) {
+		*err = "not one line \"USER PASSWORD\"";
+		return -1;
+	}
+	if (cred_part(p, u, user, usize) == -1) {
+		*err = "bad user name (empty, too long or a control character)";
+		return -1;
+	}
+	if (cred_part(p + b, line - b, pass, psize) == -1) {
+		explicit_bzero(user, usize);
+		*err = "bad password (too long or a control character)";
+		return -1;
+	}
+	return 0;
 }

@@ -225,4 +225,41 @@ void remote_result_conn(enum remote_connerr ce, const char *host,
 int remote_status_format(const struct remote_result *res, struct buf *out) WUR;
 const char *remote_verb_name(enum remote_verb v);
 
+/* ---- policy values (configuration and maps, trusted but checked) ---- */
+
+enum remote_tls_level {
+	REMOTE_TLS_NONE = 0,	/* never STARTTLS */
+	REMOTE_TLS_MAY,		/* STARTTLS when offered (opportunistic) */
+	REMOTE_TLS_ENCRYPT,	/* STARTTLS required, any certificate */
+	REMOTE_TLS_VERIFY,	/* STARTTLS required, certificate verified
+				 * (CA store, host name) */
+};
+/* "none", "may", "encrypt" or "verify" in s[0..len) (case-insensitive,
+ * blanks around ignored): remote.tls or a remote.tls_policy value.  0, or
+ * -1 (anything else). */
+int remote_tls_level_parse(const char *s, size_t len,
+    enum remote_tls_level *lv) WUR;
+const char *remote_tls_level_name(enum remote_tls_level lv);
+
+/*
+ * A remote.transport value in s[0..len): "host", "host:port", "[addr]" or
+ * "[addr]:port" (blanks around ignored), host a domain name or an IPv4
+ * address, addr an IPv4 or IPv6 address; no port means defport.  host
+ * (brackets removed) into host[hostsize], *port 1..65535.  0, or -1 with
+ * *err (static).
+ */
+int remote_nexthop_parse(const char *s, size_t len, int defport, char *host,
+    size_t hostsize, int *port, const char **err) WUR;
+
+#define REMOTE_CRED_MAX	255	/* user name or password, octets */
+/*
+ * The remote.smarthost_auth file p[0..len): one line "USER PASSWORD" (one
+ * or more blanks between; the password is the rest of the line and may hold
+ * blanks), ending in LF, CRLF or nothing; nothing after it.  No control
+ * characters, neither part empty nor longer than REMOTE_CRED_MAX.  0, or
+ * -1 with *err (static; it never quotes the file).
+ */
+int remote_cred_parse(const char *p, size_t len, char *user, size_t usize,
+    char *pass, size_t psize, const char **err) WUR;
+
 #endif

@@ -64,6 +64,10 @@ static struct service services[] = {
 	 * owner per delivery) and connects to the queue's deliver.sock. */
 	{ "local", { { NULL, NULL } }, 0, { -1, -1, -1 }, { "" }, "", 0,
 	    SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
+	/* The SMTP client: as PREFIXremote, chrooted in paths.runtime; it
+	 * connects to the queue's deliver.sock itself. */
+	{ "remote", { { NULL, NULL } }, 0, { -1, -1, -1 }, { "" }, "", 0,
+	    SVC_STOPPED, 0, 0, 0, 0, BACKOFF_MIN, 0 },
 };
 #define NSERVICES (sizeof(services) / sizeof(services[0]))
 

@@ -188,6 +188,7 @@ flush(struct result_ctx *x, int fd)
 				count++;
 			}
 	}
+	sched_dest_clear(&x->sched);	/* suspended destinations are tried again */
 	log_info("flush: %llu recipients due now", (unsigned long long)count);
 	return answer(fd, IPC_OK, "count", NULL, count);
 }

@@ -38,6 +38,7 @@ struct agent {
 struct ignored {
 	uint64_t tag;
 	int agent;
+	size_t n;			/* statuses its RESULT must carry */
 };
 
 static const char *const tnames[SCHED_NTRANSPORT] = { "local", "remote" };
@@ -267,38 +268,45 @@ orphan(int idx, const struct ipc_msg *m)
 {
 	struct agent *a = &agents[idx];
 	struct sched_job *j;
-	struct sched_orphan o;
+	struct sched_orphan *o;
 	const char *err = NULL;
 
 	if (m->type != IPC_DELIVER_ORPHAN || m->nfds != 0)
 		return "expected an ORPHAN record";
-	if (!sched_orphan_parse(m, &o, &err))
-		return err;
-	if (tag_in_use(o.job))
-		return "ORPHAN with the tag of a job in flight";
+	o = xmalloc(sizeof(*o));
+	if (!sched_orphan_parse(m, o, &err))
+		goto out;
+	if (tag_in_use(o->job)) {
+		err = "ORPHAN with the tag of a job in flight";
+		goto out;
+	}
 	j = xmalloc(sizeof(*j));
-	log_set_qid(o.id);
-	if (sched_orphan_adopt(&ctx->sched, &o, a->t, j)) {
+	log_set_qid(o->id);
+	if (sched_orphan_adopt(&ctx->sched, o, a->t, j)) {
 		j->agent = idx;
 		job_push(j);
-		log_info("to=<%s>: job %llu of an earlier connection taken over", o.rcpt,
-		    (unsigned long long)o.job);
+		log_info("to=<%s>%s: job %llu of an earlier connection taken over", o->rcpt[0],
+		    o->n > 1 ? " and others" : "", (unsigned long long)o->job);
 	} else {
 		free(j);
 		if (nign == igncap) {
 			igncap = igncap ? igncap * 2 : 64;
 			ign = xreallocarray(ign, igncap, sizeof(*ign));
 		}
-		ign[nign].tag = o.job;
+		ign[nign].tag = o->job;
+		ign[nign].n = o->n;
 		ign[nign++].agent = idx;
 		sched_reserve(&ctx->sched, a->t, 1);
-		log_info("to=<%s>: job %llu of an earlier connection: unknown or not open "
-		    "here; its result will be ignored", o.rcpt, (unsigned long long)o.job);
+		log_info("to=<%s>%s: job %llu of an earlier connection: unknown or not open "
+		    "here; its result will be ignored", o->rcpt[0], o->n > 1 ? " and others" : "",
+		    (unsigned long long)o->job);
 	}
 	log_set_qid(NULL);
 	if (--a->orphans == 0)
 		agent_open(a);
-	return NULL;
+out:
+	free(o);
+	return err;
 }
 
 /* Tell the agent its result for tag is recorded (it may forget it). */
@@ -320,7 +328,7 @@ ack(int idx, uint64_t tag)
 static const char *
 result_ignored(int idx, size_t k, const struct sched_result *r)
 {
-	if (r->n != 1)
+	if (r->n != ign[k].n)
 		return "wrong number of statuses";
 	log_info("result of job %llu ignored (%s): message or recipient not open",
 	    (unsigned long long)r->job, r->st[0].text);
@@ -403,7 +411,8 @@ job_record(const struct sched_job *j, struct ipc_msg *m, int msgfd)
 	for (k = 0; k < j->n; k++) {
 		r = &e->rcpt[j->rcpt[k]];
 		if (ipc_put_str(m, "rcpt", r->addr) == -1 ||
-		    ipc_put_str(m, "orcpt", r->orcpt ? r->orcpt : "") == -1)
+		    ipc_put_str(m, "orcpt", r->orcpt ? r->orcpt : "") == -1 ||
+		    ipc_put_u64(m, "notify", r->notify) == -1)
 			return -1;
 	}
 	return ipc_put_fd(m, msgfd);

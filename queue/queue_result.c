@@ -418,6 +418,22 @@ result_settle(struct result_ctx *x, struct sched_msg *m, int64_t now)
 	result_finish(x, m);
 }
 
+/* A remote job's outcome for its destination: all deferred with 4.4.X
+ * (no connection, connection lost, routing) suspends the domain. */
+static void
+dest_outcome(struct result_ctx *x, const struct sched_job *job,
+    const struct sched_result *res, int64_t now)
+{
+	int dead = 1;
+
+	for (size_t k = 0; k < res->n && dead; k++)
+		dead = res->st[k].verb == SCHED_DEFER && strncmp(res->st[k].text, "4.4.", 4) == 0;
+	sched_dest_result(&x->sched, job->domain, dead, now);
+	if (dead)
+		log_info("destination %s suspended for %lld s after a connection failure",
+		    job->domain, (long long)(sched_dest_until(&x->sched, job->domain) - now));
+}
+
 void
 result_apply(struct result_ctx *x, const struct sched_job *job,
     const struct sched_result *res)
@@ -452,6 +468,8 @@ result_apply(struct result_ctx *x, const struct sched_job *job,
 	}
 	if (m->deleted)
 		log_info("result ignored: message deleted");
+	if (job->transport == SCHED_REMOTE)
+		dest_outcome(x, job, res, now);
 	result_settle(x, m, now);
 	log_set_qid(NULL);
 }

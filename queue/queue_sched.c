@@ -41,9 +41,11 @@ sched_free(struct sched *s)
 		msg_free(m);
 	}
 	free(s->doms);
+	free(s->dead);
 	s->head = s->tail = NULL;
 	s->doms = NULL;
-	s->nmsg = s->ndoms = s->domcap = 0;
+	s->dead = NULL;
+	s->nmsg = s->ndoms = s->domcap = s->ndead = s->deadcap = 0;
 }
 
 void
@@ -226,6 +228,78 @@ rcpt_due(const struct sched *s, const struct sched_msg *m, size_t i, int64_t now
 	    m->env.rcpt[i].next_attempt <= now && !sched_rcpt_expired(s, m, i, now);
 }
 
+/* ---- dead destinations -------------------------------------------------- */
+
+static ssize_t
+dead_find(const struct sched *s, const char *name)
+{
+	for (size_t i = 0; i < s->ndead; i++)
+		if (strcmp(s->dead[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int64_t
+sched_dest_until(const struct sched *s, const char *domain)
+{
+	ssize_t k = s->ndead > 0 ? dead_find(s, domain) : -1;
+
+	return k == -1 ? 0 : s->dead[k].until;
+}
+
+void
+sched_dest_result(struct sched *s, const char *domain, int conn_failed, int64_t now)
+{
+	ssize_t k = dead_find(s, domain);
+	struct sched_dead *d;
+
+	if (!conn_failed) {
+		if (k != -1)
+			s->dead[k] = s->dead[--s->ndead];
+		return;
+	}
+	if (k == -1) {
+		if (s->ndead == SCHED_DEAD_MAX) {	/* drop the one ending first */
+			size_t o = 0;
+
+			for (size_t i = 1; i < s->ndead; i++)
+				if (s->dead[i].until < s->dead[o].until)
+					o = i;
+			s->dead[o] = s->dead[--s->ndead];
+		}
+		if (s->ndead == s->deadcap) {
+			s->deadcap = s->deadcap ? s->deadcap * 2 : 16;
+			s->dead = xreallocarray(s->dead, s->deadcap, sizeof(*s->dead));
+		}
+		k = (ssize_t)s->ndead++;
+		memset(&s->dead[k], 0, sizeof(s->dead[k]));
+		if (str_copy(s->dead[k].name, sizeof(s->dead[k].name), domain) == -1)
+			log_panic("domain length");
+	}
+	d = &s->dead[k];
+	if (d->fails < 64)
+		d->fails++;
+	d->until = now + sched_backoff(&s->lim, d->fails);
+}
+
+void
+sched_dest_clear(struct sched *s)
+{
+	s->ndead = 0;
+}
+
+/* Is recipient i of m (remote) held back by a dead destination at now? */
+static int
+rcpt_dest_dead(const struct sched *s, const struct sched_msg *m, size_t i, int64_t now)
+{
+	char dom[SMTP_DOMAIN_MAX + 1];
+
+	if (s->ndead == 0 || m->transport[i] != SCHED_REMOTE)
+		return 0;
+	sched_domain_of(m->env.rcpt[i].addr, dom);
+	return sched_dest_until(s, dom) > now;
+}
+
 /* ---- choosing jobs ------------------------------------------------------- */
 
 /* A job starts: count it against the limits. */
@@ -286,7 +360,8 @@ sched_next_job(struct sched *s, int64_t now, struct sched_cursor *c,
 		for (i = c->rcpt; i < m->env.nrcpt; i++) {
 			if (s->inflight >= s->lim.concurrency)
 				return 0;
-			if (!rcpt_due(s, m, i, now) || !transport_free(s, m->transport[i]))
+			if (!rcpt_due(s, m, i, now) || !transport_free(s, m->transport[i]) ||
+			    rcpt_dest_dead(s, m, i, now))
 				continue;
 			sched_domain_of(m->env.rcpt[i].addr, dom);
 			if (dom_count(s, dom) >= s->lim.domain_concurrency)
@@ -340,6 +415,13 @@ sched_wake(const struct sched *s, int64_t now)
 				continue;
 			open = 1;
 			next = m->env.rcpt[i].next_attempt;
+			if (rcpt_dest_dead(s, m, i, now)) {
+				char dom[SMTP_DOMAIN_MAX + 1];
+
+				sched_domain_of(m->env.rcpt[i].addr, dom);
+				if (sched_dest_until(s, dom) > next)
+					next = sched_dest_until(s, dom);
+			}
 			if (s->slots[m->transport[i]] > 0)
 				earliest(&best, next, now);
 			/* expiry waits for a retry time already set */
@@ -364,19 +446,6 @@ digits(const char *p, size_t len, size_t *pos, size_t min, size_t max)
 	return *pos - start >= min && *pos - start <= max;
 }
 
-/* Printable UTF-8: no control characters at all. */
-static int
-text_printable(const char *p, size_t len)
-{
-	size_t i;
-
-	if (!smtp_utf8_valid(p, len))
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return 0;
-	return 1;
-}
 
 int
 sched_status_parse(const char *p, size_t len, struct sched_status *out)
@@ -399,7 +468,7 @@ sched_status_parse(const char *p, size_t len, struct sched_status *out)
 	if (!digits(p, len, &pos, 1, 3))
 		return 0;
 	if (pos < len && (p[pos] != ' ' || len - pos - 1 > SCHED_TEXT_MAX ||
-	    !text_printable(p + pos + 1, len - pos - 1)))
+	    !smtp_text_valid(p + pos + 1, len - pos - 1)))
 		return 0;
 	out->verb = (enum sched_verb)v;
 	memcpy(out->text, p + w, len - w);
@@ -511,11 +580,11 @@ orphan_field(struct sched_orphan *o, const char *key, const char *val,
 		o->id[len] = '\0';
 		*seen |= 2;
 	} else if (strcmp(key, "rcpt") == 0) {
-		if ((*seen & 4) ||
+		if (o->n == SCHED_JOB_RCPT ||
 		    smtp_mailbox_parse(val, len, SMTP_PARSE_UTF8, &a) != SMTP_P_OK ||
 		    a.domain[0] == '\0')
 			return *err = "bad rcpt field", 0;
-		memcpy(o->rcpt, a.addr, sizeof(a.addr));
+		memcpy(o->rcpt[o->n++], a.addr, sizeof(a.addr));
 		*seen |= 4;
 	} else
 		return *err = "unknown field", 0;
@@ -556,29 +625,41 @@ rcpt_is(const char *addr, const char *want)
 	    SMTP_P_OK && strcmp(a.addr, want) == 0;
 }
 
+static int
+in_job(const struct sched_job *job, size_t i)
+{
+	for (size_t k = 0; k < job->n; k++)
+		if (job->rcpt[k] == i)
+			return 1;
+	return 0;
+}
+
 int
 sched_orphan_adopt(struct sched *s, const struct sched_orphan *o,
     enum sched_transport t, struct sched_job *job)
 {
 	struct sched_msg *m = sched_find(s, o->id);
-	size_t i;
+	size_t i, k;
 
 	if (m == NULL || m->deleted)
 		return 0;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (sched_rcpt_open(m, i) && !m->busy[i] && m->transport[i] == t &&
-		    rcpt_is(m->env.rcpt[i].addr, o->rcpt))
-			break;
-	if (i == m->env.nrcpt)
-		return 0;
 	memset(job, 0, sizeof(*job));
+	for (k = 0; k < o->n; k++) {
+		for (i = 0; i < m->env.nrcpt; i++)
+			if (sched_rcpt_open(m, i) && !m->busy[i] && m->transport[i] == t &&
+			    !in_job(job, i) && rcpt_is(m->env.rcpt[i].addr, o->rcpt[k]))
+				break;
+		if (i == m->env.nrcpt)
+			return 0;
+		job->rcpt[job->n++] = i;
+	}
 	job->msg = m;
 	job->transport = t;
 	job->agent = -1;
 	job->tag = o->job;
-	sched_domain_of(m->env.rcpt[i].addr, job->domain);
-	job->rcpt[job->n++] = i;
-	m->busy[i] = 1;
+	sched_domain_of(m->env.rcpt[job->rcpt[0]].addr, job->domain);
+	for (k = 0; k < job->n; k++)
+		m->busy[job->rcpt[k]] = 1;
 	job_count(s, job);
 	return 1;
 }

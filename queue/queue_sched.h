@@ -46,6 +46,17 @@ struct sched_domain {
 	uint64_t n;			/* jobs in flight to it */
 };
 
+/* A remote destination whose last job failed at the connection level:
+ * no job to it starts before `until` (a dead destination costs one
+ * attempt per backoff period, not one per message). */
+struct sched_dead {
+	char name[SMTP_DOMAIN_MAX + 1];
+	int64_t until;
+	unsigned fails;			/* in a row */
+};
+
+#define SCHED_DEAD_MAX	10000	/* domains remembered (oldest dropped) */
+
 struct sched {
 	struct sched_limits lim;
 	char *const *domains;		/* ours (config `domains`), lower case */
@@ -57,6 +68,8 @@ struct sched {
 	uint64_t slots[SCHED_NTRANSPORT];	/* agent's slots, 0 = none */
 	struct sched_domain *doms;		/* domains with jobs in flight */
 	size_t ndoms, domcap;
+	struct sched_dead *dead;		/* suspended remote destinations */
+	size_t ndead, deadcap;
 };
 
 /* A job chosen by sched_next_job: recipients rcpt[0..n) of msg. */
@@ -116,6 +129,17 @@ int sched_next_job(struct sched *s, int64_t now, struct sched_cursor *c,
 /* A job ended (result applied, or never sent): recipients not busy, the
  * counters released. */
 void sched_job_end(struct sched *s, const struct sched_job *job);
+/* The outcome of a remote job for its domain at now: conn_failed (every
+ * recipient deferred with a 4.4.X status: connection, routing or DNS
+ * failure) suspends the domain for sched_backoff(fails in a row); anything
+ * else ends a suspension. */
+void sched_dest_result(struct sched *s, const char *domain, int conn_failed,
+    int64_t now);
+/* The time a remote domain is suspended until, or 0. */
+int64_t sched_dest_until(const struct sched *s, const char *domain);
+/* Forget every suspension (postern flush). */
+void sched_dest_clear(struct sched *s);
+
 /* The earliest time after now at which something becomes due (a retry
  * whose transport has an agent; an expiry, which is max(arrival +
  * lifetime, next attempt); a delay warning), or -1. */
@@ -161,25 +185,28 @@ int sched_result_parse(const struct ipc_msg *m, struct sched_result *r,
 
 #define SCHED_ORPHANS_MAX	20000	/* announced in one HELLO */
 
-/* An IPC_DELIVER_ORPHAN record, validated. */
+/* An IPC_DELIVER_ORPHAN record, validated (about 100 KB: allocate it). */
 struct sched_orphan {
 	uint64_t job;				/* the tag it was sent with */
 	char id[QUEUE_ID_LEN + 1];
-	char rcpt[SMTP_ADDR_MAX + 1];		/* normalized */
+	size_t n;				/* 1..SCHED_JOB_RCPT */
+	char rcpt[SCHED_JOB_RCPT][SMTP_ADDR_MAX + 1];	/* normalized, job order */
 };
 
-/* Validate an ORPHAN record body: exactly `job` (decimal u64), `id` (a
- * queue id: QUEUE_ID_LEN of [0-9A-Z]) and `rcpt` (a mailbox with a
- * domain, UTF-8 allowed), each once, without NUL.  1 ok, 0 invalid with
- * *err a static reason. */
+/* Validate an ORPHAN record body: exactly `job` (decimal u64) and `id` (a
+ * queue id: QUEUE_ID_LEN of [0-9A-Z]) once each, and 1..SCHED_JOB_RCPT
+ * `rcpt` (a mailbox with a domain, UTF-8 allowed, in the job's order),
+ * without NUL.  1 ok, 0 invalid with *err a static reason. */
 int sched_orphan_parse(const struct ipc_msg *m, struct sched_orphan *o,
     const char **err);
-/* Take o over as a job in flight of transport t: the first recipient of
- * message o->id whose address is o->rcpt, that is open, not busy and routed
- * to t (message neither deleted).  The job holds that one recipient, is
- * marked busy and counted like any job (limits are not checked: the
- * delivery already runs).  1 and *job, or 0 when there is none (unknown
- * message, recipient final, busy or of the other transport). */
+/* Take o over as a job in flight of transport t: for each of o's
+ * recipients in order, the first recipient of message o->id with that
+ * address that is open, not busy, not already taken for this job and
+ * routed to t (message neither deleted).  Only when every one is found:
+ * the job holds them, they are marked busy and counted like any job
+ * (limits are not checked: the delivery already runs); 1 and *job.  Else
+ * nothing changes and 0 (unknown message, a recipient final, busy or of
+ * the other transport: the result will be discarded). */
 int sched_orphan_adopt(struct sched *s, const struct sched_orphan *o,
     enum sched_transport t, struct sched_job *job);
 /* An orphan whose result will be discarded still takes one of t's slots

@@ -54,12 +54,7 @@ smtpd_auth_ask(struct smtpd *s, const char *challenge, struct buf *out)
 static int
 smtpd_auth_name_ok(const char *p, size_t n)
 {
-	if (n == 0 || n > AUTH_USER_MAX || !smtp_utf8_valid(p, n))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return 0;
-	return 1;
+	return n > 0 && n <= AUTH_USER_MAX && smtp_text_valid(p, n);
 }
 
 /* Ask auth: 1 verified (identity in s->auth_user), 0 wrong credentials,

@@ -40,8 +40,9 @@ def boot(inst, users=None, deliver=True, **config):
     """Configure inst for mail (domains example.test plus config, "__" for
     "."), add alice@example.test (and users: {addr: password}), start it,
     wait until auth (and queue, when built) run and the smtp listener
-    greets.  deliver=False: without the local delivery agent (its program
-    is removed), so accepted mail stays in the spool for the test to read.
+    greets.  deliver=False: without the local and remote delivery agents
+    (their programs are removed), so accepted mail stays in the spool for
+    the test to read.
     Returns inst."""
     keys = {"domains": DOMAIN}
     keys.update({k.replace("__", "."): v for k, v in config.items()})
@@ -49,9 +50,10 @@ def boot(inst, users=None, deliver=True, **config):
     inst.add_user(USER, PASSWORD)
     for a, p in (users or {}).items():
         inst.add_user(a, p)
-    local = os.path.join(inst.libexec, "local")
-    if not deliver and os.path.exists(local):
-        os.remove(local)
+    for agent in ("local", "remote"):
+        prog = os.path.join(inst.libexec, agent)
+        if not deliver and os.path.exists(prog):
+            os.remove(prog)
     inst.start()
     if has_queue():
         inst.wait_ready(service="queue")

@@ -88,11 +88,13 @@ def mailq(inst, user=None):
 
 def start_with_queue(inst):
     """Start inst to look at what the queue stores: without the local
-    delivery agent (its program is removed from the instance), so that
-    nothing is delivered out of the spool under the test's feet."""
-    local = os.path.join(inst.libexec, "local")
-    if os.path.exists(local):
-        os.remove(local)
+    and remote delivery agents (their programs are removed from the
+    instance), so that nothing is delivered out of the spool under the
+    test's feet."""
+    for agent in ("local", "remote"):
+        prog = os.path.join(inst.libexec, agent)
+        if os.path.exists(prog):
+            os.remove(prog)
     inst.start()
     inst.wait_ready(service="queue")
     assert wait_for(lambda: os.path.exists(os.path.join(inst.runtime, "submit.sock")), 10)

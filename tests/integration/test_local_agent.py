@@ -105,7 +105,8 @@ def message_file(data=BODY):
 
 def job_fields(tag, rcpt=ALICE, sender="bob@example.org", extra=()):
     return ([("job", str(tag)), ("id", "0123456789ABCDEFGHJKL"), ("sender", sender),
-             ("arrival", "1764856800")] + list(extra) + [("rcpt", rcpt), ("orcpt", "")])
+             ("arrival", "1764856800")] + list(extra) +
+            [("rcpt", rcpt), ("orcpt", ""), ("notify", "0")])
 
 
 class Agent:
@@ -316,7 +317,9 @@ HOSTILE = [
     ("missing rcpt", [f for f in job_fields(1) if f[0] != "rcpt"], True),
     ("missing job tag", [f for f in job_fields(1) if f[0] != "job"], True),
     ("unknown field", job_fields(1, extra=[("mailbox-owner", "root")]), True),
-    ("two recipients", job_fields(1) + [("rcpt", "root@example.test"), ("orcpt", "")], True),
+    ("two recipients", job_fields(1) + [("rcpt", "root@example.test"), ("orcpt", ""),
+                                        ("notify", "0")], True),
+    ("bad notify", job_fields(1)[:-1] + [("notify", "3")], True),
     ("NUL in rcpt", job_fields(1, rcpt="alice\0@example.test"), True),
     ("NUL in sender", job_fields(1, sender="bob@exa\0mple.org"), True),
     ("bad job tag", [("job", "1; rm")] + job_fields(1)[1:], True),

@@ -72,9 +72,18 @@ AGENT = textwrap.dedent("""
 """)
 
 
+def boot_no_remote(inst, **config):
+    """boot() without the real remote agent (deliver/remote): these tests
+    play the remote agent themselves, or need remote mail to wait."""
+    prog = os.path.join(inst.libexec, "remote")
+    if os.path.exists(prog):
+        os.remove(prog)
+    return boot(inst, **config)
+
+
 @pytest.fixture
 def srv(inst):
-    boot(inst, queue__retry_min="1h", queue__retry_max="4h")
+    boot_no_remote(inst, queue__retry_min="1h", queue__retry_max="4h")
     return inst
 
 
@@ -490,7 +499,7 @@ def test_restart_keeps_state(srv):
 
 
 def test_expiry_bounces_to_sender(inst):
-    boot(inst, queue__lifetime="2s", queue__retry_min="1h", queue__retry_max="1h")
+    boot_no_remote(inst, queue__lifetime="2s", queue__retry_min="1h", queue__retry_max="1h")
     before = maildir_files(inst)
     qid = send(inst, [REMOTE], "will expire")
     # no remote agent: the recipient waits, then expires and bounces
@@ -506,7 +515,7 @@ def test_expiry_bounces_to_sender(inst):
 
 
 def test_delay_warning_once(inst):
-    boot(inst, queue__warn_after="1s", queue__retry_min="1h", queue__retry_max="1h")
+    boot_no_remote(inst, queue__warn_after="1s", queue__retry_min="1h", queue__retry_max="1h")
     qid = send(inst, [REMOTE], "slow")
     assert log_has(inst, r"%s: delay notification to <%s>: [0-9A-Z]{21}"
                    % (qid, re.escape(USER)))
@@ -529,7 +538,7 @@ def test_double_bounce_never_loops(inst):
     # a message from <> that fails goes to the postmaster; here the
     # postmaster address does not exist, so that double bounce fails too
     # and is dropped: the queue ends empty, nothing loops
-    boot(inst, queue__lifetime="2s", queue__postmaster="nobody-here@example.test")
+    boot_no_remote(inst, queue__lifetime="2s", queue__postmaster="nobody-here@example.test")
     s = submission(inst)
     try:
         s.mail("<>")

@@ -417,7 +417,8 @@ test_orphan_parse(void)
 	    "Alice@Example.TEST") == 1);
 	CHECK(o.job == 4611686018427387904ull);
 	CHECK_STR(o.id, QID);
-	CHECK_STR(o.rcpt, "Alice@example.test");	/* normalized */
+	CHECK_STR(o.rcpt[0], "Alice@example.test");	/* normalized */
+	CHECK(o.n == 1);
 	CHECK(ORPHAN(&o, "rcpt", "a@example.test", "id", QID, "job", "1") == 1);
 	/* refused */
 	CHECK(ORPHAN(&o, "id", QID, "rcpt", "a@example.test") == 0);	/* no job */
@@ -425,8 +426,18 @@ test_orphan_parse(void)
 	CHECK(ORPHAN(&o, "job", "1", "id", QID) == 0);			/* no rcpt */
 	CHECK(ORPHAN(&o, "job", "1", "job", "2", "id", QID, "rcpt", "a@example.test") == 0);
 	CHECK(ORPHAN(&o, "job", "1", "id", QID, "id", QID, "rcpt", "a@example.test") == 0);
+	/* a remote job's recipients, in order; at most SCHED_JOB_RCPT */
 	CHECK(ORPHAN(&o, "job", "1", "id", QID, "rcpt", "a@example.test",
-	    "rcpt", "b@example.test") == 0);
+	    "rcpt", "b@example.test") == 1 && o.n == 2);
+	CHECK_STR(o.rcpt[1], "b@example.test");
+	ipc_msg_init(&m, IPC_DELIVER_ORPHAN);
+	CHECK(ipc_put_str(&m, "job", "1") == 0 && ipc_put_str(&m, "id", QID) == 0);
+	for (int i = 0; i < SCHED_JOB_RCPT; i++)
+		CHECK(ipc_put_str(&m, "rcpt", "a@example.test") == 0);
+	CHECK(sched_orphan_parse(&m, &o, &err) == 1 && o.n == SCHED_JOB_RCPT);
+	CHECK(ipc_put_str(&m, "rcpt", "a@example.test") == 0);
+	CHECK(sched_orphan_parse(&m, &o, &err) == 0);
+	ipc_msg_free(&m);
 	CHECK(ORPHAN(&o, "job", "-1", "id", QID, "rcpt", "a@example.test") == 0);
 	CHECK(ORPHAN(&o, "job", "+1", "id", QID, "rcpt", "a@example.test") == 0);
 	CHECK(ORPHAN(&o, "job", "", "id", QID, "rcpt", "a@example.test") == 0);
@@ -492,6 +503,23 @@ test_orphan_adopt(void)
 	/* the stored address's domain case does not matter */
 	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j2) == 1 && j2.rcpt[0] == 0);
 	CHECK(s.inflight == 2);
+	/* several recipients: all or nothing, each once */
+	CHECK(ORPHAN(&o, "job", "83", "id", QID, "rcpt", "u2@example.test", "rcpt",
+	    "u1@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j3) == 0);	/* u2 final */
+	CHECK(!m->busy[2] && s.inflight == 2);
+	sched_job_end(&s, &j1);
+	m->env.rcpt[2].state = ENV_RCPT_PENDING;
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j1) == 1);
+	CHECK(j1.n == 2 && j1.rcpt[0] == 2 && j1.rcpt[1] == 1 && m->busy[1] && m->busy[2]);
+	CHECK(s.inflight == 2 && m->injobs == 2);
+	sched_job_end(&s, &j1);
+	CHECK(ORPHAN(&o, "job", "84", "id", QID, "rcpt", "u1@example.test", "rcpt",
+	    "u1@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j1) == 0);	/* only one u1 */
+	CHECK(!m->busy[1]);
+	CHECK(ORPHAN(&o, "job", "85", "id", QID, "rcpt", "u1@example.test") == 1);
+	CHECK(sched_orphan_adopt(&s, &o, SCHED_LOCAL, &j1) == 1);
 	/* a discarded orphan's slot */
 	sched_reserve(&s, SCHED_LOCAL, 1);
 	CHECK(s.inflight == 3 && s.tr_inflight[SCHED_LOCAL] == 3);
@@ -500,6 +528,46 @@ test_orphan_adopt(void)
 	sched_job_end(&s, &j2);
 	CHECK(s.inflight == 0 && s.tr_inflight[SCHED_LOCAL] == 0 && s.ndoms == 0 &&
 	    m->injobs == 0 && !m->busy[0] && !m->busy[1]);
+	sched_free(&s);
+}
+
+/* A destination that failed at the connection level is suspended: its
+ * other messages wait (and the wake-up time says when), others go on. */
+static void
+test_dead_destination(void)
+{
+	struct sched s;
+	struct sched_cursor c = { 0 };
+	struct sched_job j;
+
+	setup(&s);
+	s.slots[SCHED_REMOTE] = 50;
+	add_msg(&s, "A", "dead.example", 1, 1000);
+	add_msg(&s, "B", "dead.example", 1, 1000);
+	add_msg(&s, "C", "alive.example", 1, 1000);
+	CHECK(sched_dest_until(&s, "dead.example") == 0);
+	sched_dest_result(&s, "dead.example", 1, 1000);
+	CHECK(sched_dest_until(&s, "dead.example") == 1060);	/* retry_min */
+	CHECK(next(&s, &c, &j, 1000) == 1);
+	CHECK_STR(j.domain, "alive.example");
+	CHECK(next(&s, &c, &j, 1000) == 0);
+	CHECK(sched_wake(&s, 1000) == 1060);
+	/* in a row: the suspension grows; success ends it */
+	sched_dest_result(&s, "dead.example", 1, 1000);
+	CHECK(sched_dest_until(&s, "dead.example") == 1120);
+	memset(&c, 0, sizeof(c));
+	CHECK(next(&s, &c, &j, 1119) == 0);
+	memset(&c, 0, sizeof(c));
+	CHECK(next(&s, &c, &j, 1120) == 1);
+	CHECK_STR(j.domain, "dead.example");
+	sched_dest_result(&s, "dead.example", 0, 1121);
+	CHECK(sched_dest_until(&s, "dead.example") == 0 && s.ndead == 0);
+	/* a flush forgets every suspension */
+	sched_dest_result(&s, "x.example", 1, 1000);
+	sched_dest_result(&s, "y.example", 1, 1000);
+	CHECK(s.ndead == 2);
+	sched_dest_clear(&s);
+	CHECK(s.ndead == 0 && sched_dest_until(&s, "x.example") == 0);
 	sched_free(&s);
 }
 
@@ -517,5 +585,6 @@ main(void)
 	test_result();
 	test_orphan_parse();
 	test_orphan_adopt();
+	test_dead_destination();
 	return UNIT_DONE();
 }

@@ -490,6 +490,114 @@ test_results_conn(void)
 	buf_free(&b);
 }
 
+static void
+test_tls_level(void)
+{
+	static const struct { const char *in; int rc; enum remote_tls_level lv; } t[] = {
+		{ "none", 0, REMOTE_TLS_NONE }, { "may", 0, REMOTE_TLS_MAY },
+		{ " Encrypt\t", 0, REMOTE_TLS_ENCRYPT }, { "VERIFY", 0, REMOTE_TLS_VERIFY },
+		{ "", -1, 0 }, { "verif", -1, 0 }, { "verify2", -1, 0 },
+		{ "may may", -1, 0 }, { "secure", -1, 0 },
+	};
+	enum remote_tls_level lv;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		lv = 99;
+		CHECK(remote_tls_level_parse(t[i].in, strlen(t[i].in), &lv) == t[i].rc);
+		if (t[i].rc == 0)
+			CHECK(lv == t[i].lv);
+	}
+	/* length-bounded: "mayXX" cut to 3 */
+	CHECK(remote_tls_level_parse("mayXX", 3, &lv) == 0 && lv == REMOTE_TLS_MAY);
+	CHECK(remote_tls_level_parse("ma\0y", 4, &lv) == -1);
+	CHECK_STR(remote_tls_level_name(REMOTE_TLS_VERIFY), "verify");
+	CHECK_STR(remote_tls_level_name((enum remote_tls_level)7), "?");
+}
+
+static void
+test_nexthop(void)
+{
+	static const struct { const char *in; int rc; const char *host; int port; } t[] = {
+		{ "relay.example", 0, "relay.example", 25 },
+		{ "relay.example:2525", 0, "relay.example", 2525 },
+		{ " 192.0.2.1:587 ", 0, "192.0.2.1", 587 },
+		{ "[192.0.2.1]", 0, "192.0.2.1", 25 },
+		{ "[192.0.2.1]:26", 0, "192.0.2.1", 26 },
+		{ "[2001:db8::1]:26", 0, "2001:db8::1", 26 },
+		{ "[2001:db8::1]", 0, "2001:db8::1", 25 },
+		{ "", -1, NULL, 0 }, { "   ", -1, NULL, 0 }, { ":25", -1, NULL, 0 },
+		{ "host:", -1, NULL, 0 }, { "host:0", -1, NULL, 0 },
+		{ "host:65536", -1, NULL, 0 }, { "host:123456", -1, NULL, 0 },
+		{ "host:2x", -1, NULL, 0 }, { "host:25:26", -1, NULL, 0 },
+		{ "2001:db8::1", -1, NULL, 0 }, { "[2001:db8::1", -1, NULL, 0 },
+		{ "[2001:db8::1]x", -1, NULL, 0 }, { "[relay.example]", -1, NULL, 0 },
+		{ "[]:25", -1, NULL, 0 }, { "bad_host", -1, NULL, 0 },
+		{ "a..b", -1, NULL, 0 }, { "host name", -1, NULL, 0 },
+		{ "host\r\n", -1, NULL, 0 }, { "-host", -1, NULL, 0 },
+	};
+	char host[64], big[400];
+	const char *err;
+	int port;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		err = NULL;
+		CHECK(remote_nexthop_parse(t[i].in, strlen(t[i].in), 25, host, sizeof(host),
+		    &port, &err) == t[i].rc);
+		if (t[i].rc == 0) {
+			CHECK_STR(host, t[i].host);
+			CHECK(port == t[i].port);
+		} else
+			CHECK(err != NULL);
+	}
+	CHECK(remote_nexthop_parse("a\0b", 3, 25, host, sizeof(host), &port, &err) == -1);
+	/* a name longer than the caller's buffer, and one over any limit */
+	memset(big, 'a', sizeof(big));
+	CHECK(remote_nexthop_parse(big, 63, 25, host, sizeof(host), &port, &err) == 0);
+	CHECK(remote_nexthop_parse(big, 64, 25, host, sizeof(host), &port, &err) == -1);
+	CHECK(remote_nexthop_parse(big, sizeof(big), 25, host, sizeof(host), &port,
+	    &err) == -1);
+}
+
+static void
+test_cred(void)
+{
+	static const struct { const char *in; int rc; const char *user, *pass; } t[] = {
+		{ "alice secret\n", 0, "alice", "secret" },
+		{ "alice secret", 0, "alice", "secret" },
+		{ "alice\t  pass with spaces\r\n", 0, "alice", "pass with spaces" },
+		{ "a@b.example p:w\n", 0, "a@b.example", "p:w" },
+		{ "", -1, NULL, NULL }, { "\n", -1, NULL, NULL },
+		{ "alice\n", -1, NULL, NULL }, { "alice \n", -1, NULL, NULL },
+		{ " secret\n", -1, NULL, NULL }, { "alice secret\n\n", -1, NULL, NULL },
+		{ "alice secret\nbob other\n", -1, NULL, NULL },
+		{ "alice sec\x01ret\n", -1, NULL, NULL }, { "alice sec\rret", -1, NULL, NULL },
+		{ "al\x7f" "ice secret", -1, NULL, NULL },
+	};
+	char user[REMOTE_CRED_MAX + 1], pass[REMOTE_CRED_MAX + 1], big[600];
+	const char *err;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		err = NULL;
+		CHECK(remote_cred_parse(t[i].in, strlen(t[i].in), user, sizeof(user), pass,
+		    sizeof(pass), &err) == t[i].rc);
+		if (t[i].rc == 0) {
+			CHECK_STR(user, t[i].user);
+			CHECK_STR(pass, t[i].pass);
+		} else
+			CHECK(err != NULL && strstr(err, "sec") == NULL);
+	}
+	CHECK(remote_cred_parse("alice se\0cret", 13, user, sizeof(user), pass,
+	    sizeof(pass), &err) == -1);
+	memset(big, 'x', sizeof(big));
+	big[3] = ' ';
+	CHECK(remote_cred_parse(big, 4 + REMOTE_CRED_MAX, user, sizeof(user), pass,
+	    sizeof(pass), &err) == 0);
+	CHECK(strlen(pass) == REMOTE_CRED_MAX);
+	CHECK(remote_cred_parse(big, 5 + REMOTE_CRED_MAX, user, sizeof(user), pass,
+	    sizeof(pass), &err) == -1);
+	CHECK(user[0] == '\0');		/* wiped on a bad password */
+}
+
 int
 main(void)
 {
@@ -503,5 +611,8 @@ main(void)
 	test_encoder_full();
 	test_results();
 	test_results_conn();
+	test_tls_level();
+	test_nexthop();
+	test_cred();
 	return UNIT_DONE();
 }

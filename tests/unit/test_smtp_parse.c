@@ -554,6 +554,10 @@ test_data(void)
 	CHECK(smtp_utf8_valid("a\xc3\xa4", 3));
 	CHECK(!smtp_utf8_valid("a\xc3", 2));
 	CHECK(!smtp_utf8_valid("\xe0\x80\x80", 3));
+	CHECK(smtp_text_valid("a \xc3\xa4 ~", 6) && smtp_text_valid("", 0));
+	CHECK(!smtp_text_valid("a\tb", 3) && !smtp_text_valid("a\x7f", 2));
+	CHECK(!smtp_text_valid("a\0b", 3) && !smtp_text_valid("a\r\n", 3));
+	CHECK(!smtp_text_valid("a\xc3", 2));
 	CHECK(smtp_utf8_valid("\xf4\x8f\xbf\xbf", 4));
 }
 
