@@ -127,6 +127,9 @@ reply_line(struct sess *s, struct remote_caps *caps, unsigned n)
 	if (r != LINEIO_OK) {
 		s->ce = r == LINEIO_TIMEOUT ? REMOTE_CONN_IDLE :
 		    r == LINEIO_TOOLONG ? REMOTE_CONN_PROTO : REMOTE_CONN_LOST;
+		if (r == LINEIO_TOOLONG)
+			log_warn("%s[%s]: %s", s->c->host, s->c->addr,
+			    remote_perr_str(REMOTE_P_TOOLONG));
 		s->broken = 1;
 		return -1;
 	}

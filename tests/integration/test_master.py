@@ -30,8 +30,16 @@ def test_status_lists_master_and_auth(running):
 
 
 @needs_root
+def settled(inst):
+    """inst's status list once every service has dropped its privileges
+    ("starting" until then; slow under ASan)."""
+    assert wait_for(lambda: all(p.get("state") == "running" for p in inst.status_list()),
+                    30), inst.status_list()
+    return inst.status_list()
+
+
 def test_distinct_uids_none_but_master_root(running):
-    procs = running.status_list()
+    procs = settled(running)
     by_name = {}
     for p in procs:
         if p["name"] in ROOT_SERVICES:
@@ -46,7 +54,7 @@ def test_distinct_uids_none_but_master_root(running):
 
 @needs_root
 def test_process_privileges_from_proc(running):
-    for p in running.status_list():
+    for p in settled(running):
         st = proc_status(p["pid"])
         assert st is not None, p
         if p["name"] in ROOT_SERVICES:

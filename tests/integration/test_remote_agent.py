@@ -138,3 +138,33 @@ def test_queue_killed_mid_delivery_no_duplicate(held):
     assert len(hp.peer.messages) == 1, hp.peer.messages
     rcpts = sorted(r.decode().strip() for r in hp.peer.messages[0][1])
     assert rcpts == ["RCPT TO:<bob@%s>" % DOMAIN, "RCPT TO:<carol@%s>" % DOMAIN], rcpts
+
+
+def ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_only_mx(inst, dns_server):  # noqa: F811
+    """An MX host with only an AAAA record (::1) is reached over IPv6."""
+    from remote_helpers import Sink, start_sink
+    sink = Sink()
+    peer = start_sink("::1", sink, name="mx.v6.test")
+    try:
+        dns = dns_server(mx={"v6.test": [(10, "mx.v6.test")]},
+                         hosts={"mx.v6.test": ["::1"]})
+        boot(inst, remote__dns=dns.server, remote__port=str(PEER_PORT),
+             smtpd__trusted_networks="127.0.0.0/8")
+        send(inst, USER, ["dora@v6.test"], message(subject="over v6"))
+        assert wait_for(lambda: len(sink.messages) == 1, 60), inst.log()[-3000:]
+        wait_queue_empty(inst)
+        assert "relay=mx.v6.test[::1]:%d" % PEER_PORT in inst.log(), inst.log()[-3000:]
+        assert sink.messages[0][1] == ["dora@v6.test"], sink.messages
+    finally:
+        peer.stop()
