@@ -125,7 +125,9 @@ job_rcpt(struct agent_job *j, size_t max, const char *v, size_t n, const char **
 	if (j->nrcpt == max)
 		return *error_r = max == 1 ? "more than one recipient" :
 		    "too many recipients", 0;
+	j->rcpt = xreallocarray(j->rcpt, j->nrcpt + 1, sizeof(*j->rcpt));
 	r = &j->rcpt[j->nrcpt];
+	memset(r, 0, sizeof(*r));
 	if (smtp_mailbox_parse(v, n, SMTP_PARSE_UTF8, &r->a) != SMTP_P_OK)
 		return *error_r = "bad recipient", 0;
 	if (r->a.domain[0] == '\0' || (r->a.flags & SMTP_ADDR_LITERAL))
@@ -202,7 +204,6 @@ agent_job_parse(struct ipc_msg *m, size_t max_rcpt, struct agent_job *j,
 		return *error_r = "not a job record", 0;
 	if (m->nfds != 1 || m->fds[0] < 0)
 		return *error_r = "not exactly one message descriptor", 0;
-	j->rcpt = xcalloc(max_rcpt, sizeof(*j->rcpt));
 	while (ipc_next(m, &pos, &k, &v, &n) == 1) {
 		if (memchr(v, '\0', n) != NULL)
 			return *error_r = "NUL byte in a field", 0;

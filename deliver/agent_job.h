@@ -32,7 +32,7 @@ struct agent_job {
 	int64_t arrival;
 	char domain[SMTP_DOMAIN_MAX + 1];	/* of every recipient, lower case */
 	size_t nrcpt;				/* 1..max_rcpt */
-	struct agent_rcpt *rcpt;		/* nrcpt of them (allocated) */
+	struct agent_rcpt *rcpt;		/* nrcpt of them (allocated as they come) */
 	int fd;					/* the message; -1 when not taken */
 };
 

@@ -45,7 +45,7 @@ remote_set(struct remote_result *res, enum remote_verb verb, const char *enh,
 		remote_copy(res->text, sizeof(res->text), why);
 }
 
-/* Every recipient not yet decided gets (verb, enh, why). */
+/* Set (verb, enh, why) on every recipient not yet decided. */
 void
 remote_set_rest(struct sess *s, enum remote_verb verb, const char *enh, const char *why)
 {

@@ -52,7 +52,7 @@ remote_worker_main(const struct remote_ctx *x, int ctl)
 		log_set_qid(j.id);
 		if (conn.sess != NULL && strcmp(conn.domain, j.domain) != 0)
 			remote_conn_close(&conn);
-		memset(res, 0, sizeof(res));
+		memset(res, 0, j.nrcpt * sizeof(res[0]));
 		remote_smtp_deliver(x, &conn, &j, res, relay, sizeof(relay));
 		if (result_record(&j, res, relay, &out) == -1 || ipc_send(ctl, &out) == -1)
 			_exit(1);

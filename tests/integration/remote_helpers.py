@@ -321,3 +321,75 @@ def serve_smtp(c, greeting=b"220 raw.test ESMTP\r\n",
             answer(verb, line, b"250 2.0.0 ok\r\n")
         else:
             answer(verb, line, b"502 5.5.1 not implemented\r\n")
+
+
+# ---- a shared instance per test module ------------------------------------
+
+class Ctx:
+    """What a test of a module's shared instance gets: .inst, .log() (the
+    log since the test started), .pid (the remote agent's pid at the
+    start)."""
+
+    def __init__(self, inst):
+        self.inst = inst
+        self.mark = len(inst.log())
+        self.pid = inst.pid("remote")
+
+    def log(self):
+        return self.inst.log()[self.mark:]
+
+
+def empty_queue(srv):
+    """After a test of a shared instance: delete what is queued, wait until
+    the spool is empty, end the suspensions of destinations that failed
+    (docs/queue.md) with a flush."""
+    from conftest import wait_for
+    from delivery_helpers import queue_listing
+    from smtp_helpers import spool_ids
+    r = srv.postern("queue", "delete", "all")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert wait_for(lambda: not spool_ids(srv), 30), queue_listing(srv)
+    assert srv.postern("flush").returncode == 0
+
+
+def wait_log_text(c, text, timeout=30):
+    """Wait until text is in c's log (lines of different processes reach
+    it in any order)."""
+    from conftest import wait_for
+    assert wait_for(lambda: text in c.log(), timeout), (text, c.log()[-4000:])
+
+
+def wait_gone(c, qid, timeout=60):
+    """Wait until qid has left the queue (every recipient final) and the
+    queue's log lines about it are in the log ("ID: removed" is its last)."""
+    from conftest import wait_for
+    from delivery_helpers import queue_listing
+    from smtp_helpers import spool_ids
+    ok = wait_for(lambda: qid not in spool_ids(c.inst), timeout)
+    assert ok, "%s still queued:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
+                                                   c.log()[-4000:])
+    wait_log_text(c, "%s: removed" % qid)
+
+
+def dsns_about(c, qid):
+    """The files in the sender's mailbox that mention qid."""
+    from delivery_helpers import maildir, maildir_files, read
+    from smtp_helpers import USER
+    return [p for p in maildir_files(maildir(c.inst, USER)) if qid.encode() in read(p)]
+
+
+def wait_dsn(c, qid, timeout=60):
+    """The report (DSN) about qid that reached the sender's mailbox."""
+    from conftest import wait_for
+    from delivery_helpers import DSN, queue_listing, read
+
+    def find():
+        for p in dsns_about(c, qid):
+            d = DSN(read(p))
+            if d.per_message.get("x-postern-queue-id") == qid:
+                return d
+        return None
+    d = wait_for(find, timeout)
+    assert d, "no report about %s:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
+                                                      c.log()[-4000:])
+    return d

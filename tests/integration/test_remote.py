@@ -19,15 +19,16 @@ import re
 import pytest
 
 from conftest import allocate_address, needs_root, wait_for
-from delivery_helpers import (DSN, address_of, maildir, maildir_files, message,
-                              queue_listing, read, send, wait_files,
+from delivery_helpers import (DSN, address_of, message, queue_listing, read, send,
+                              wait_files,
                               wait_queue_empty, wait_rcpt_state)
 from dns_helpers import dns_server  # noqa: F401 (fixture)
 from smtp_helpers import USER, boot, spool_env, spool_ids
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
-from remote_helpers import (PEER_PORT, REMOTE, PeerClosed, RawPeer,  # noqa: E402
-                            Sink, serve_smtp, sink_peer, start_sink)
+from remote_helpers import (PEER_PORT, REMOTE, Ctx, PeerClosed, RawPeer,  # noqa: E402
+                            Sink, dsns_about, empty_queue, serve_smtp, sink_peer,
+                            start_sink, wait_dsn, wait_gone, wait_log_text)
 
 
 pytestmark = [needs_root]
@@ -217,64 +218,11 @@ def srv(net):
         gen.close()
 
 
-class Ctx:
-    """What a test of the shared instance gets: .inst, .log() (the log
-    since the test started), .pid (the remote agent's pid at the start)."""
-
-    def __init__(self, inst):
-        self.inst = inst
-        self.mark = len(inst.log())
-        self.pid = inst.pid("remote")
-
-    def log(self):
-        return self.inst.log()[self.mark:]
-
-
 @pytest.fixture
 def q(srv):
     c = Ctx(srv)
     yield c
-    r = srv.postern("queue", "delete", "all")
-    assert r.returncode == 0, (r.stdout, r.stderr)
-    assert wait_for(lambda: not spool_ids(srv), 30), queue_listing(srv)
-    # end the suspensions of destinations that failed (docs/queue.md)
-    assert srv.postern("flush").returncode == 0
-
-
-def wait_gone(c, qid, timeout=60):
-    """Wait until qid has left the queue (every recipient final) and the
-    queue's log lines about it are in the log ("ID: removed" is its last)."""
-    ok = wait_for(lambda: qid not in spool_ids(c.inst), timeout)
-    assert ok, "%s still queued:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
-                                                 c.log()[-4000:])
-    wait_log_text(c, "%s: removed" % qid)
-
-
-def wait_log_text(c, text, timeout=30):
-    """Wait until text is in the log (lines of different processes reach
-    it in any order)."""
-    assert wait_for(lambda: text in c.log(), timeout), (text, c.log()[-4000:])
-
-
-def wait_dsn(c, qid, timeout=60):
-    """The report (DSN) about qid that reached the sender's mailbox."""
-    def find():
-        for p in maildir_files(maildir(c.inst, USER)):
-            raw = read(p)
-            if qid.encode() not in raw:
-                continue
-            d = DSN(raw)
-            if d.per_message.get("x-postern-queue-id") == qid:
-                return d
-        return None
-    d = wait_for(find, timeout)
-    assert d, "no report about %s:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
-                                                    c.log()[-4000:])
-    return d
-
-
-def dsns_about(c, qid):
-    return [p for p in maildir_files(maildir(c.inst, USER)) if qid.encode() in read(p)]
+    empty_queue(srv)
 
 
 def sent_lines(c, qid, rcpt):

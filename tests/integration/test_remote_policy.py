@@ -16,12 +16,13 @@ import types
 import pytest
 
 from conftest import allocate_address, needs_root, session_cert, wait_for
-from delivery_helpers import (DSN, address_of, maildir, maildir_files, message,
+from delivery_helpers import (address_of, maildir, maildir_files, message,
                               queue_listing, read, send, wait_rcpt_state)
 from smtp_helpers import USER, boot, queue_id, smtp, spool_ids
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
-from remote_helpers import PEER_PORT, PeerClosed, RawPeer, Sink, start_sink  # noqa: E402
+from remote_helpers import (PEER_PORT, Ctx, PeerClosed, RawPeer, Sink,  # noqa: E402
+                            dsns_about, empty_queue, start_sink, wait_dsn, wait_gone)
 
 pytestmark = [needs_root]
 
@@ -263,47 +264,11 @@ def srv(net):
         teardown_instance(i)
 
 
-class Ctx:
-    def __init__(self, inst):
-        self.inst = inst
-        self.mark = len(inst.log())
-
-    def log(self):
-        return self.inst.log()[self.mark:]
-
-
 @pytest.fixture
 def q(srv):
     c = Ctx(srv)
     yield c
-    r = srv.postern("queue", "delete", "all")
-    assert r.returncode == 0, (r.stdout, r.stderr)
-    assert wait_for(lambda: not spool_ids(srv), 30), queue_listing(srv)
-
-
-def wait_gone(c, qid, timeout=60):
-    ok = wait_for(lambda: qid not in spool_ids(c.inst), timeout)
-    assert ok, "%s still queued:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
-                                                 c.log()[-4000:])
-
-
-def wait_dsn(c, qid, timeout=60):
-    def find():
-        for p in maildir_files(maildir(c.inst, USER)):
-            raw = read(p)
-            if qid.encode() in raw:
-                d = DSN(raw)
-                if d.per_message.get("x-postern-queue-id") == qid:
-                    return d
-        return None
-    d = wait_for(find, timeout)
-    assert d, "no report about %s:\n%s\nlog:\n%s" % (qid, queue_listing(c.inst),
-                                                    c.log()[-4000:])
-    return d
-
-
-def dsns_about(c, qid):
-    return [p for p in maildir_files(maildir(c.inst, USER)) if qid.encode() in read(p)]
+    empty_queue(srv)
 
 
 def qid_lines(c, qid):
