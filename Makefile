@@ -20,7 +20,7 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto 
 # Every program is <folder>/<name>.c plus <folder>/<name>_*.c (and the
 # folder's SHARED_ sources); one binary per role.
 PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local deliver/remote \
-           queue/sendmail queue/mailq bench/smtp-load bench/smtp-sink
+           pop3d/pop3-login pop3d/pop3 queue/sendmail queue/mailq bench/smtp-load bench/smtp-sink
 PRESENT  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p).c),$(p)))
 BINS     = $(foreach p,$(PRESENT),$(BUILD)/$(notdir $(p)))
 
@@ -54,12 +54,14 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-# Sources shared by the programs of one folder (the delivery agents' core).
+# Sources shared by the programs of one folder (the delivery agents' core),
+# and those one program borrows from another of its folder.
 SHARED_deliver = $(wildcard deliver/agent*.c)
+EXTRA_pop3-login = pop3d/pop3_cmd.c
 
 define program
 $(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(1).c $(wildcard $(1)_*.c) \
-    $(SHARED_$(patsubst %/,%,$(dir $(1))))) $(LIB)
+    $(SHARED_$(patsubst %/,%,$(dir $(1)))) $(EXTRA_$(notdir $(1)))) $(LIB)
 	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,$(PRESENT),$(eval $(call program,$(p))))

@@ -53,6 +53,7 @@ int
 main(int argc, char **argv)
 {
 	struct auth_verifier v;
+	struct auth_policy p;
 	char mappath[PATH_MAX];
 	struct config c;
 	int rc;
@@ -62,9 +63,13 @@ main(int argc, char **argv)
 	drop(&c, mappath, sizeof(mappath));
 	if (auth_verify_init(&v, mappath) == -1)
 		log_fatal("%s: %s", mappath, strerror(errno));
-	log_info("ready: users from %s/users.cdb, fail delay %llds", c.paths_maps,
-	    (long long)c.auth_fail_delay);
-	rc = auth_server_run(AUTH_LISTEN_FD, &v, (int64_t)c.auth_fail_delay * 1000);
+	p.fail_delay_ms = (int64_t)c.auth_fail_delay * 1000;
+	auth_limit_init(&p.limit, c.auth_max_failures, (int64_t)c.auth_failure_window * 1000);
+	log_info("ready: users from %s/users.cdb, fail delay %llds, at most %llu failures "
+	    "per client address in %llds", c.paths_maps, (long long)c.auth_fail_delay,
+	    (unsigned long long)c.auth_max_failures, (long long)c.auth_failure_window);
+	rc = auth_server_run(AUTH_LISTEN_FD, &v, &p);
+	auth_limit_free(&p.limit);
 	auth_verify_free(&v);
 	config_free(&c);
 	return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth_server.h"
+#include "auth_token.h"
 #include "event.h"
 #include "ipc.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 
 struct client {
 	int fd;			/* -1: free slot */
+	uid_t uid;		/* of the peer, from SO_PEERCRED */
 	int pending;		/* an answer waits in reply until due */
 	int64_t due;
 	struct ipc_msg reply;
@@ -82,65 +84,134 @@ log_user(const char *u, size_t len, char *out, size_t outsize)
 	}
 }
 
-/* Only the known fields, each once. */
+/* Only the known fields, each once, and the required ones (the first
+ * nreq of known). */
 static int
-fields_known(const struct ipc_msg *m)
+fields_known(const struct ipc_msg *m, const char *const *known, size_t nknown,
+    size_t nreq)
 {
-	static const char *const known[] = { "user", "pass", "service", "client" };
 	unsigned seen = 0;
 	const char *k, *v;
 	size_t pos = 0, len, i;
 
 	while (ipc_next(m, &pos, &k, &v, &len) == 1) {
-		for (i = 0; i < 4 && strcmp(k, known[i]) != 0; i++)
+		for (i = 0; i < nknown && strcmp(k, known[i]) != 0; i++)
 			continue;
-		if (i == 4 || (seen & (1u << i)))
+		if (i == nknown || (seen & (1u << i)))
 			return 0;
 		seen |= 1u << i;
 	}
-	return pos == m->body.len && (seen & 3) == 3;
+	return pos == m->body.len && (seen & ((1u << nreq) - 1)) == (1u << nreq) - 1;
+}
+
+static void
+answer(struct client *cl, uint16_t type, const char *key, const char *val)
+{
+	ipc_msg_init(&cl->reply, type);
+	if (ipc_put_str(&cl->reply, key, val) == -1)
+		log_panic("auth: answer does not fit");
+}
+
+/* IPC_AUTH_VERIFY: the password check, the per-address limit and, with
+ * "handoff", a token.  Answers after the fail delay unless accepted. */
+static void
+verify(struct client *cl, struct auth_verifier *v, const struct ipc_msg *req,
+    const char *service, const char *client, struct auth_policy *p)
+{
+	char addr[USERDB_ADDR_MAX + 1], shown[101], token[LOGIN_TOKEN_LEN + 1];
+	const char *user, *pass, *how;
+	size_t ulen, plen;
+	int64_t now = now_ms();
+	int r, limited = auth_limit_blocked(&p->limit, client, now);
+
+	user = ipc_get(req, "user", &ulen);
+	pass = ipc_get(req, "pass", &plen);
+	r = limited ? 0 : auth_verify(v, user, ulen, pass, plen, addr);
+	if (r == 1 && ipc_get(req, "handoff", &plen) != NULL &&
+	    auth_token_issue(addr, service, now, token) == -1) {
+		log_warn("too many logins waiting for their handoff");
+		r = -1;
+	}
+	if (r == 1) {
+		answer(cl, IPC_OK, "user", addr);
+		if (ipc_get(req, "handoff", &plen) != NULL &&
+		    ipc_put_str(&cl->reply, "token", token) == -1)
+			log_panic("auth: answer does not fit");
+		explicit_bzero(token, sizeof(token));
+		log_info("ok user=%s service=%s client=%s", addr, service, client);
+	} else if (r == 0) {
+		answer(cl, IPC_AUTH_FAIL, "error", limited ? "too many failures" :
+		    "authentication failed");
+		if (limited && ipc_put_str(&cl->reply, "limit", "1") == -1)
+			log_panic("auth: answer does not fit");
+		if (!limited)
+			auth_limit_fail(&p->limit, client, now);
+	} else
+		answer(cl, IPC_ERROR, "error", "temporary failure");
+	if (r != 1) {
+		log_user(user, ulen, shown, sizeof(shown));
+		how = r == -1 ? "temporary failure" : limited ? "refused (too many failures)" :
+		    "failed";
+		log_info("%s user=%s service=%s client=%s", how, shown, service, client);
+	}
+	cl->pending = 1;
+	cl->due = r == 1 ? 0 : now + p->fail_delay_ms;
+}
+
+/* IPC_AUTH_REDEEM: only from root (the mail process before it drops), or
+ * from our own uid in dev mode.  Answered at once. */
+static int
+redeem(struct client *cl, const struct ipc_msg *req, const char *service)
+{
+	char user[USERDB_ADDR_MAX + 1];
+	const char *token = ipc_get_str(req, "token", LOGIN_TOKEN_LEN);
+
+	if (cl->uid != 0 && cl->uid != geteuid()) {
+		log_warn("token redeem from uid %u refused: closing the connection",
+		    (unsigned)cl->uid);
+		return -1;
+	}
+	if (token != NULL && auth_token_redeem(token, service, now_ms(), user) == 1) {
+		answer(cl, IPC_OK, "user", user);
+		log_info("handoff user=%s service=%s", user, service);
+	} else {
+		answer(cl, IPC_AUTH_FAIL, "error", "unknown or expired token");
+		log_warn("handoff refused: unknown or expired token (service=%s)", service);
+	}
+	cl->pending = 1;
+	cl->due = 0;
+	return 0;
 }
 
 /* Check one request and prepare its answer in cl->reply.  -1: the record
  * was not a valid request (the client is dropped). */
 static int
 handle_request(struct client *cl, struct auth_verifier *v, const struct ipc_msg *req,
-    int64_t fail_delay_ms)
+    struct auth_policy *p)
 {
-	char addr[USERDB_ADDR_MAX + 1], shown[101];
-	const char *user, *pass, *service, *client;
-	size_t ulen, plen;
-	int r;
+	static const char *const vfields[] = { "user", "pass", "service", "client",
+	    "handoff" };
+	static const char *const rfields[] = { "token", "service" };
+	const char *service, *client;
 
-	if (req->type != IPC_AUTH_VERIFY || !fields_known(req) ||
-	    (service = text_field(req, "service")) == NULL ||
-	    (client = text_field(req, "client")) == NULL) {
-		log_warn("bad request (type %u): closing the connection", req->type);
-		return -1;
+	if (req->type == IPC_AUTH_VERIFY && fields_known(req, vfields, 5, 2) &&
+	    (service = text_field(req, "service")) != NULL &&
+	    strlen(service) <= AUTH_SERVICE_MAX &&
+	    (client = text_field(req, "client")) != NULL &&
+	    strlen(client) < AUTH_LIMIT_ADDR) {
+		verify(cl, v, req, service, client, p);
+		return 0;
 	}
-	user = ipc_get(req, "user", &ulen);
-	pass = ipc_get(req, "pass", &plen);
-	r = auth_verify(v, user, ulen, pass, plen, addr);
-	ipc_msg_init(&cl->reply, r == 1 ? IPC_OK : r == 0 ? IPC_AUTH_FAIL : IPC_ERROR);
-	if ((r == 1 && ipc_put_str(&cl->reply, "user", addr) == -1) ||
-	    (r == 0 && ipc_put_str(&cl->reply, "error", "authentication failed") == -1) ||
-	    (r == -1 && ipc_put_str(&cl->reply, "error", "temporary failure") == -1))
-		log_panic("auth: answer does not fit");
-	if (r == 1)
-		log_info("ok user=%s service=%s client=%s", addr, service, client);
-	else {
-		log_user(user, ulen, shown, sizeof(shown));
-		log_info("%s user=%s service=%s client=%s", r == 0 ? "failed" :
-		    "temporary failure", shown, service, client);
-	}
-	cl->pending = 1;
-	cl->due = r == 1 ? 0 : now_ms() + fail_delay_ms;
-	return 0;
+	if (req->type == IPC_AUTH_REDEEM && fields_known(req, rfields, 2, 2) &&
+	    (service = text_field(req, "service")) != NULL)
+		return redeem(cl, req, service);
+	log_warn("bad request (type %u): closing the connection", req->type);
+	return -1;
 }
 
 /* Read one record from a client that polled readable. */
 static void
-client_read(struct client *cl, struct auth_verifier *v, int64_t fail_delay_ms)
+client_read(struct client *cl, struct auth_verifier *v, struct auth_policy *p)
 {
 	struct ipc_msg req;
 	int r;
@@ -148,7 +219,7 @@ client_read(struct client *cl, struct auth_verifier *v, int64_t fail_delay_ms)
 	r = ipc_recv(cl->fd, &req);
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (r == 1 && handle_request(cl, v, &req, fail_delay_ms) == 0) {
+	if (r == 1 && handle_request(cl, v, &req, p) == 0) {
 		msg_wipe(&req);
 		return;
 	}
@@ -183,6 +254,8 @@ send_due(int64_t now)
 static void
 accept_clients(int lfd)
 {
+	struct ucred cred;
+	socklen_t len;
 	size_t i;
 	int fd;
 
@@ -196,7 +269,14 @@ accept_clients(int lfd)
 			log_warn("accept: %s", strerror(errno));
 		return;
 	}
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return;
+	}
 	clients[i].fd = fd;
+	clients[i].uid = cred.uid;
 	clients[i].pending = 0;
 }
 
@@ -233,7 +313,7 @@ build_poll(int sigfd, int lfd, struct pollfd *pfd, size_t *map, int *timeout)
 }
 
 int
-auth_server_run(int lfd, struct auth_verifier *v, int64_t fail_delay_ms)
+auth_server_run(int lfd, struct auth_verifier *v, struct auth_policy *p)
 {
 	struct pollfd pfd[AUTH_MAX_CLIENTS + 2];
 	size_t map[AUTH_MAX_CLIENTS + 2], i;
@@ -261,7 +341,7 @@ auth_server_run(int lfd, struct auth_verifier *v, int64_t fail_delay_ms)
 		send_due(now_ms());
 		for (i = 2; i < n; i++)
 			if (pfd[i].revents != 0 && clients[map[i]].fd == pfd[i].fd)
-				client_read(&clients[map[i]], v, fail_delay_ms);
+				client_read(&clients[map[i]], v, p);
 		if (pfd[1].fd != -1 && (pfd[1].revents & POLLIN))
 			accept_clients(lfd);
 	}

@@ -4,7 +4,9 @@ smtp-load against its SMTP listener in a few configurations, sample the peak
 RSS of the smtpd processes, print a table, then the end-to-end benchmark
 (bench_e2e.py: SMTP in to Maildir out, and the same against a private
 Postfix when one can be run), the relay benchmark (bench_relay.py: SMTP in,
-remote delivery out to a counting sink), and tear everything down.
+remote delivery out to a counting sink), the POP3 benchmark (bench_pop3.py:
+N clients retrieving a 100-message mailbox, and the same against a private
+Dovecot when one is installed), and tear everything down.
 A benchmark, not a test: slow or failed messages are reported, never fatal.
 """
 import os
@@ -22,6 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "integration"))
 import conftest  # noqa: E402  (the harness; reads POSTERN_BUILD at import)
 import bench_e2e  # noqa: E402  (end to end, and the Postfix comparison)
 import bench_relay  # noqa: E402  (relay to a sink, and the same for Postfix)
+import bench_pop3  # noqa: E402  (POP3 retrieval, and the same for Dovecot)
 
 SENDER = "load@bench.invalid"
 RCPT = "bench@example.test"
@@ -166,11 +169,14 @@ def benchmark(inst, tool):
         print("  %-20s %s" % (label, run_smtp_source(inst, conns, msgs, nbytes)))
 
 
-def start_instance(inst, extra_keys):
+def start_instance(inst, extra_keys, pop3_clients):
+    """Install, add the users, start; returns the POP3 users (login,
+    password) when pop3_clients > 0."""
     inst.install()
     inst.add_user(RCPT, secrets.token_urlsafe(12))
     for user in bench_e2e.users():
         inst.add_user("%s@%s" % (user, bench_e2e.DOMAIN), secrets.token_urlsafe(12))
+    pop3_users = bench_pop3.prepare(inst, pop3_clients) if pop3_clients else None
     # the per-IP cap (50) guards against one abusive client; the benchmark
     # is that client on purpose, so it must not measure the cap
     inst.configure({"smtpd.max_sessions_per_ip": "500"})
@@ -182,6 +188,7 @@ def start_instance(inst, extra_keys):
         "as root" if conftest.IS_ROOT else "as %s (no privilege separation)"
         % os.environ.get("USER", "this user"),
         inst.addr, inst.ports["smtp"], inst.aprefix, conftest.BUILD))
+    return pop3_users
 
 
 def maildir_new(inst, user):
@@ -189,28 +196,36 @@ def maildir_new(inst, user):
     return os.path.join(inst.mail, bench_e2e.DOMAIN, user, "new")
 
 
+PARTS = ("smtp", "e2e", "relay", "pop3")
+# option: (default, smallest value)
+NUMBERS = {"relay-messages": (bench_relay.MESSAGES, 10),
+           "pop3-clients": (bench_pop3.CLIENTS, 1),
+           "pop3-seconds": (bench_pop3.SECONDS, 1)}
+
+
 def parse_args(argv):
-    """({"smtp", "e2e", "relay"} or a subset, relay messages per row), or
-    None for a usage error."""
-    parts, relay_n = set(), bench_relay.MESSAGES
+    """(a subset of PARTS, {option: number}), or None for a usage error."""
+    parts = set()
+    nums = {k: v[0] for k, v in NUMBERS.items()}
     for a in argv:
         name, eq, val = a.lstrip("-").partition("=")
-        if name == "relay-messages" and eq and val.isdigit() and int(val) >= 10:
-            relay_n = int(val)
-        elif name in ("smtp", "e2e", "relay") and not eq:
+        if name in NUMBERS and eq and val.isdigit() and int(val) >= NUMBERS[name][1]:
+            nums[name] = int(val)
+        elif name in PARTS and not eq:
             parts.add(name)
         else:
             return None
-    return parts or {"smtp", "e2e", "relay"}, relay_n
+    return parts or set(PARTS), nums
 
 
 def main():
     args = parse_args(sys.argv[1:])
     if args is None:
-        print("usage: bench.py [--smtp] [--e2e] [--relay] [--relay-messages=N]"
-              "   (default: all three; N >= 10)", file=sys.stderr)
+        print("usage: bench.py [--smtp] [--e2e] [--relay] [--pop3] "
+              "[--relay-messages=N] [--pop3-clients=C] [--pop3-seconds=S]"
+              "   (default: all four; N >= 10)", file=sys.stderr)
         return 2
-    parts, relay_n = args
+    parts, nums = args
     tool = os.path.join(conftest.BUILD, "smtp-load")
     for prog in ["smtp-load"] + (["smtp-sink"] if "relay" in parts else []):
         if not os.access(os.path.join(conftest.BUILD, prog), os.X_OK):
@@ -230,13 +245,16 @@ def main():
         if "relay" in parts:    # the instance's config names sink and DNS
             relay = bench_relay.RelayEnv(conftest.BUILD)
             relay.start()
-        start_instance(inst, relay.config() if relay is not None else {})
+        pop3_users = start_instance(inst, relay.config() if relay is not None else {},
+                                    nums["pop3-clients"] if "pop3" in parts else 0)
         if "smtp" in parts:
             benchmark(inst, tool)
         if "e2e" in parts:
             bench_e2e.benchmark(tool, inst, lambda u: maildir_new(inst, u))
         if relay is not None:
-            bench_relay.benchmark(tool, inst, relay, relay_n)
+            bench_relay.benchmark(tool, inst, relay, nums["relay-messages"])
+        if pop3_users:
+            bench_pop3.benchmark(inst, pop3_users, nums["pop3-seconds"])
     except KeyboardInterrupt:
         print("\nbench: interrupted; tearing down", file=sys.stderr)
         status = 130

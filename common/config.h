@@ -51,7 +51,13 @@ struct config {
 	time_t remote_timeout_block, remote_timeout_dot, remote_timeout_quit;
 	char *accounts_prefix;		/* "postern-" */
 	enum plaintext_auth pop3_plaintext_auth, imap_plaintext_auth;
+	time_t pop3_timeout;		/* idle, 10m (RFC 1939: at least 10 min) */
+	time_t pop3_session_timeout;	/* whole session, 2h */
+	uint64_t pop3_max_sessions;	/* 1000 */
+	uint64_t pop3_max_sessions_per_ip;	/* 20 */
 	time_t auth_fail_delay;		/* 2s */
+	uint64_t auth_max_failures;	/* per client address in the window, 10 */
+	time_t auth_failure_window;	/* 15m */
 	time_t master_grace_period;	/* 10s */
 	char *paths_spool;		/* /var/spool/postern */
 	char *paths_runtime;		/* /run/postern: service sockets, pidfile */

@@ -23,7 +23,8 @@ enum ipc_type {
 	IPC_NONE = 0,
 	IPC_ERROR,		/* answer: "error" text */
 	IPC_OK,			/* answer: success, fields depend on request */
-	IPC_AUTH_VERIFY,	/* "user", "pass", "service", "client" -> OK / IPC_AUTH_FAIL */
+	IPC_AUTH_VERIFY,	/* "user", "pass", "service", "client", ["handoff"] ->
+				   OK "user" ["token"] / IPC_AUTH_FAIL ["limit"] */
 	IPC_AUTH_FAIL,
 	IPC_STATUS,		/* postern status -> master */
 	IPC_QUEUE_BEGIN,	/* envelope fields -> OK "id" */
@@ -42,6 +43,10 @@ enum ipc_type {
 	IPC_QUEUE_RELEASE,
 	IPC_QUEUE_FLUSH,
 	IPC_DELIVER_ORPHAN,	/* agent -> queue after HELLO: "job", "id", "rcpt" */
+	IPC_AUTH_REDEEM,	/* root -> auth: "token", "service" -> OK "user" / AUTH_FAIL */
+	IPC_LOGIN_HANDOFF,	/* *-login -> master: "token", "input", client fd -> OK */
+	IPC_LOGIN_SESSION,	/* master -> mail process on fd 3: "token", "service",
+				   "client", "listener", "input", "tls" */
 	IPC_TYPE_MAX
 };
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lineio.h"
+#include "log.h"
 
 /* Pending output beyond this makes lineio_write fail (a peer that does not
  * read cannot make us buffer without bound). */
@@ -81,6 +82,45 @@ lineio_start_tls(struct lineio *l, struct tls_conn *t)
 	l->inpos = l->inlen = 0;
 	l->tls = t;
 	return n;
+}
+
+int
+lineio_tls_accept(struct lineio *l, struct tls_conn *t, SSL_CTX *ctx, int timeout_ms,
+    const char *client, char *info, size_t infosize)
+{
+	const char *err = NULL;
+	size_t dropped;
+
+	dropped = lineio_start_tls(l, t);
+	if (dropped > 0)
+		log_warn("client %s: discarded %zu octets sent before the TLS handshake "
+		    "(command injection attempt?)", client, dropped);
+	if (tls_accept(t, ctx, l->fd, timeout_ms, &err) == -1) {
+		log_info("TLS handshake with %s failed: %s", client,
+		    err != NULL ? err : "unknown error");
+		l->tls = NULL;
+		return -1;
+	}
+	if (tls_describe(t, info, infosize) == -1 && str_copy(info, infosize, "TLS") == -1)
+		info[0] = '\0';
+	log_info("TLS established with %s: %s", client, info);
+	return 0;
+}
+
+int
+lineio_preload(struct lineio *l, const void *p, size_t n)
+{
+	size_t unread = l->inlen - l->inpos;
+
+	if (n == 0)
+		return 0;
+	if (n > sizeof(l->in) - unread)
+		return -1;
+	memmove(l->in + n, l->in + l->inpos, unread);
+	memcpy(l->in, p, n);
+	l->inpos = 0;
+	l->inlen = n + unread;
+	return 0;
 }
 
 /* Read more input into the (empty) buffer: >0 bytes, 0 EOF, LINEIO_ERROR,
@@ -221,6 +261,12 @@ lineio_pending(const struct lineio *l)
 }
 
 int
+lineio_has_line(const struct lineio *l)
+{
+	return l->inlen > l->inpos && memchr(l->in + l->inpos, '\n', l->inlen - l->inpos) != NULL;
+}
+
+int
 lineio_write(struct lineio *l, const void *p, size_t n)
 {
 	return buf_append(&l->out, p, n);
@@ -282,6 +328,19 @@ lineio_flush(struct lineio *l)
 	}
 	buf_reset(&l->out);
 	return r;
+}
+
+int
+lineio_flush_client(struct lineio *l, int timeout_ms, const char *client)
+{
+	if (l->out.len == 0)
+		return 0;
+	l->timeout_ms = timeout_ms;
+	if (lineio_flush(l) == -1) {
+		log_info("client %s: write failed or timed out; closing", client);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -37,6 +37,17 @@ void lineio_init(struct lineio *l, int fd, int timeout_ms);
 /* Switch to TLS (after STARTTLS); unread plaintext is discarded and its
  * count returned so callers can log the injection attempt. */
 size_t lineio_start_tls(struct lineio *l, struct tls_conn *t);
+/* The server side of STARTTLS/STLS or implicit TLS on l: switch to t
+ * (logging unread plaintext as an injection attempt: it is discarded,
+ * never executed inside TLS), run the handshake on l->fd with timeout_ms
+ * and log its outcome for client.  0 with tls_describe() (or "TLS") in
+ * info; -1 (logged, l back to plaintext) when the handshake failed. */
+int lineio_tls_accept(struct lineio *l, struct tls_conn *t, SSL_CTX *ctx, int timeout_ms,
+    const char *client, char *info, size_t infosize) __attribute__((warn_unused_result));
+/* Put n bytes in front of the unread input, as if they had been read
+ * first (the input a login process read before handing the client over).
+ * 0, or -1 (nothing changed) if they do not fit the input buffer. */
+int lineio_preload(struct lineio *l, const void *p, size_t n) __attribute__((warn_unused_result));
 /* Read one line of at most max bytes (terminator included; max is also
  * capped by line->max) into line (replacing its contents).  Returns a
  * LINEIO_* code; on EOF, ERROR and TIMEOUT line holds the bytes consumed. */
@@ -47,6 +58,11 @@ int lineio_skip_line(struct lineio *l) __attribute__((warn_unused_result));
 long lineio_read(struct lineio *l, void *p, size_t n);
 /* Bytes received and not yet consumed (in our buffer or inside TLS). */
 size_t lineio_pending(const struct lineio *l);
+/* 1 if a whole line (up to '\n') is already in our buffer, so the next
+ * lineio_read_line cannot block.  Servers flush their replies before a
+ * read unless this holds: a pipelining client that sent "NOOP\r\nST" in
+ * one write is waiting for the NOOP answer before it sends the rest. */
+int lineio_has_line(const struct lineio *l);
 /* Queue output (at most 1 MiB pending, beyond that -1); lineio_flush()
  * writes it, waiting at most timeout_ms for each chunk, and drops it on
  * error.  Sockets are written with MSG_NOSIGNAL; for other descriptors
@@ -54,5 +70,8 @@ size_t lineio_pending(const struct lineio *l);
 int lineio_write(struct lineio *l, const void *p, size_t n) __attribute__((warn_unused_result));
 int lineio_printf(struct lineio *l, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
 int lineio_flush(struct lineio *l) __attribute__((warn_unused_result));
+/* Flush to a client (named for the log), waiting at most timeout_ms each
+ * time; a failure is logged.  0/-1. */
+int lineio_flush_client(struct lineio *l, int timeout_ms, const char *client) __attribute__((warn_unused_result));
 void lineio_free(struct lineio *l);
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "config.h"
 #include "log.h"
 #include "privsep.h"
 #include "xmalloc.h"
@@ -126,6 +127,25 @@ priv_drop(const struct priv_account *a, const char *chroot_dir)
 		log_fatal("priv_drop: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	if (priv_can_regain())
 		log_fatal("priv_drop: %s: privileges can be regained", a->name);
+}
+
+void
+priv_drop_role(const struct config *c, const char *role, const char *chroot_dir)
+{
+	struct priv_account a;
+	struct passwd *pw;
+	char name[64];
+
+	if (geteuid() != 0) {
+		if ((pw = getpwuid(geteuid())) == NULL ||
+		    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
+			log_fatal("cannot find the account of uid %u", (unsigned)geteuid());
+		a.uid = pw->pw_uid;
+		a.gid = pw->pw_gid;
+	} else if (config_account(c, role, name, sizeof(name)) == -1 ||
+	    priv_lookup(name, &a) == -1)
+		log_fatal("unknown account %s%s", c->accounts_prefix, role);
+	priv_drop(&a, chroot_dir);
 }
 
 int

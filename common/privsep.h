@@ -20,6 +20,11 @@ int priv_lookup(const char *name, struct priv_account *a) __attribute__((warn_un
  * a->uid without root, only the chroot part is skipped.  Any failure is
  * fatal.  Not root and a different uid: fatal. */
 void priv_drop(const struct priv_account *a, const char *chroot_dir);
+struct config;
+/* The per-connection servers' drop: become PREFIXrole (config_account)
+ * chrooted in chroot_dir (NULL: none).  In dev mode (not root) stay the
+ * account of the effective uid, without chroot.  Any failure is fatal. */
+void priv_drop_role(const struct config *c, const char *role, const char *chroot_dir);
 /* 1 if the process can still become root or change uid (used by tests). */
 int priv_can_regain(void);
 #endif

@@ -1,6 +1,7 @@
 /*
- * service: shared start-up of the long-lived services (see service.h).
+ * service: shared start-up of the programs master starts (see service.h).
  */
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -9,7 +10,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "net.h"
 #include "service.h"
+#include "util.h"
 
 static void
 usage(const char *name)
@@ -21,22 +24,13 @@ usage(const char *name)
 void
 service_init(const char *name, int argc, char **argv, struct config *c)
 {
-	struct buf errors = BUF_INIT(BUF_NOLIMIT);
-	const char *conf = getenv("POSTERN_CONF");
-	int ch;
+	const char *conf = getenv("POSTERN_CONF"), *err = NULL;
 
 	log_init(name, LOGDEST_STDERR);
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		if (ch != 'c')
-			usage(name);
-		conf = optarg;
-	}
-	if (conf == NULL || optind != argc)
+	if (service_args(argc, argv, &conf, NULL) == -1)
 		usage(name);
-	config_defaults(c);
-	if (config_load(conf, c, &errors) == -1)
-		log_fatal("%s", errors.len ? buf_cstr(&errors) : "cannot load the config");
-	buf_free(&errors);
+	if (service_config(conf, c, &err) == -1)
+		log_fatal("%s", err);
 	if (c->log_syslog)
 		log_init(name, LOGDEST_SYSLOG);
 }
@@ -52,4 +46,74 @@ service_check_listener(int fd)
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_SEQPACKET)
 		log_fatal("fd %d is not a SEQPACKET socket (start me through master)", fd);
+}
+
+int
+service_args(int argc, char **argv, const char **config, const char **listener)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, listener != NULL ? "c:l:" : "c:")) != -1) {
+		if (ch == 'c')
+			*config = optarg;
+		else if (ch == 'l' && listener != NULL)
+			*listener = optarg;
+		else
+			return -1;
+	}
+	if (*config == NULL || (listener != NULL && *listener == NULL) || optind != argc)
+		return -1;
+	return 0;
+}
+
+int
+service_config(const char *path, struct config *c, const char **error_r)
+{
+	static struct buf errors = BUF_INIT(65536);
+
+	buf_reset(&errors);
+	config_defaults(c);
+	if (config_load(path, c, &errors) == 0)
+		return 0;
+	/* one log line: config_load ends every problem with '\n' */
+	if (errors.len > 0 && errors.data[errors.len - 1] == '\n')
+		buf_truncate(&errors, errors.len - 1);
+	for (size_t i = 0; i < errors.len; i++)
+		if (errors.data[i] == '\n')
+			errors.data[i] = ';';
+	*error_r = errors.len > 0 ? buf_cstr(&errors) : "cannot load the config";
+	return -1;
+}
+
+/* SIGTERM (master stopping). */
+static void
+service_on_sigterm(int sig)
+{
+	_exit(0);
+}
+
+int
+service_conn_init(const char *name, int lowfd)
+{
+	log_init(name, LOGDEST_STDERR);
+	close_fds_from(lowfd, NULL, 0);
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGTERM, service_on_sigterm) == SIG_ERR)
+		return -1;
+	return 0;
+}
+
+int
+service_client(int fd, struct sockaddr_storage *ss, char *addr, size_t addrsize)
+{
+	socklen_t len = sizeof(*ss);
+
+	if (getpeername(fd, (struct sockaddr *)ss, &len) == -1 ||
+	    (ss->ss_family != AF_INET && ss->ss_family != AF_INET6) ||
+	    net_addr_text((struct sockaddr *)ss, addr, addrsize) == -1) {
+		if (str_copy(addr, addrsize, "unknown") == -1)
+			log_panic("service_client: address buffer");
+		return 0;
+	}
+	return 1;
 }

@@ -269,6 +269,22 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+timeout_left_ms(int64_t per_wait_ms, int64_t deadline_ms)
+{
+	int64_t now = now_ms(), t = per_wait_ms;
+
+	if (deadline_ms <= now)
+		return 1;
+	if (deadline_ms - now < t)
+		t = deadline_ms - now;
+	if (t < 1)
+		t = 1;
+	if (t > INT_MAX)
+		t = INT_MAX;
+	return (int)t;
+}
+
 static int
 is_kept(int fd, const int *keep, int nkeep)
 {

@@ -40,6 +40,10 @@ int read_file(const char *path, struct buf *b, size_t max) WUR;
 int write_all(int fd, const void *p, size_t n) WUR;
 /* Milliseconds from CLOCK_MONOTONIC. */
 int64_t now_ms(void);
+/* The wait allowed for one read or write: per_wait_ms, capped by what is
+ * left until deadline_ms (a now_ms() time), and kept in [1, INT_MAX] so a
+ * passed deadline still gives poll(2) a finite, positive timeout. */
+int timeout_left_ms(int64_t per_wait_ms, int64_t deadline_ms);
 /* Close every descriptor >= lowfd except those listed in keep[nkeep]
  * (close_range(2), falling back to /proc/self/fd). */
 void close_fds_from(int lowfd, const int *keep, int nkeep);

@@ -1,8 +1,10 @@
 /*
- * master_listen: binds the SMTP listeners as root and hands each accepted
- * connection to a fresh smtpd (client socket on fd 0 and 1).  master reads
- * nothing from clients: over a session cap it writes one 421 line, best
- * effort and non-blocking, and closes.
+ * master_listen: binds the listeners as root and hands each accepted
+ * connection to a fresh smtpd or pop3-login (client socket on fd 0 and 1;
+ * a login process also gets a channel to master on fd 3, for its one
+ * handoff: master_handoff.c).  master reads nothing from clients: over a
+ * session cap it writes one refusal line, best effort and non-blocking, and
+ * closes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "master_handoff.h"
 #include "master_listen.h"
 #include "master_log.h"
 #include "master_spawn.h"
@@ -22,11 +25,16 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define NLISTEN		3
+#define NLISTEN		5
 #define ACCEPT_BURST	64
 
+enum family { F_SMTP, F_POP3 };
+
 struct listener {
-	const char *name;	/* "smtp": key listen.NAME and smtpd -l NAME */
+	const char *name;	/* "smtp": key listen.NAME and PROGRAM -l NAME */
+	enum family family;
+	const char *program;	/* started per connection */
+	const char *mail;	/* the mail program a login hands over to */
 	char addr[256];		/* the configured text it is bound to */
 	int fd;
 };
@@ -35,10 +43,17 @@ struct session {
 	pid_t pid;
 	int which;
 	char ip[64];
+	int chan;		/* master's end of a login's channel, or -1 */
+	int counts;		/* counted against the caps (not a login that
+				   has handed its connection over) */
 };
 
 static struct listener listeners[NLISTEN] = {
-	{ "smtp", "", -1 }, { "submission", "", -1 }, { "smtps", "", -1 },
+	{ "smtp", F_SMTP, "smtpd", NULL, "", -1 },
+	{ "submission", F_SMTP, "smtpd", NULL, "", -1 },
+	{ "smtps", F_SMTP, "smtpd", NULL, "", -1 },
+	{ "pop3", F_POP3, "pop3-login", "pop3", "", -1 },
+	{ "pop3s", F_POP3, "pop3-login", "pop3", "", -1 },
 };
 static struct session *sessions;
 static size_t nsessions, capsessions;
@@ -47,7 +62,7 @@ static const char *
 configured(const struct config *c, int i)
 {
 	const char *v[NLISTEN] = { c->listen_smtp, c->listen_submission,
-	    c->listen_smtps };
+	    c->listen_smtps, c->listen_pop3, c->listen_pop3s };
 
 	return v[i] != NULL ? v[i] : "";
 }
@@ -130,8 +145,15 @@ listen_close(void)
 }
 
 int
+listen_npollfds(void)
+{
+	return NLISTEN + (int)nsessions;
+}
+
+int
 listen_pollfds(struct pollfd *p, int max)
 {
+	size_t j;
 	int i, n = 0;
 
 	for (i = 0; i < NLISTEN && n < max; i++)
@@ -141,61 +163,66 @@ listen_pollfds(struct pollfd *p, int max)
 			p[n].revents = 0;
 			n++;
 		}
+	for (j = 0; j < nsessions && n < max; j++)
+		if (sessions[j].chan != -1) {
+			p[n].fd = sessions[j].chan;
+			p[n].events = POLLIN;
+			p[n].revents = 0;
+			n++;
+		}
 	return n;
 }
 
 /* Over a cap: say so, best effort, without ever blocking master. */
 static void
-refuse(const struct config *c, int fd, const char *ip, const char *which)
+refuse(const struct config *c, int fd, const char *ip, int which)
 {
 	char line[512];
+	int r;
 
-	log_warn("%s: too many connections, refusing %s", which, ip);
-	if (str_format(line, sizeof(line),
-	    "421 4.7.0 %s Too many connections, try again later\r\n",
-	    c->hostname) == 0 &&
+	log_warn("%s: too many connections, refusing %s", listeners[which].name, ip);
+	if (listeners[which].family == F_POP3)
+		r = str_copy(line, sizeof(line),
+		    "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
+	else
+		r = str_format(line, sizeof(line),
+		    "421 4.7.0 %s Too many connections, try again later\r\n",
+		    c->hostname);
+	if (r == 0 &&
 	    send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
 		/* best effort: the client gets a reset instead */
 	}
 	close(fd);
 }
 
-static int
-sessions_from(const char *ip)
+/* Connections of family f counted against its caps, all or from ip. */
+static uint64_t
+sessions_of(enum family f, const char *ip)
 {
 	size_t i;
-	int n = 0;
+	uint64_t n = 0;
 
 	for (i = 0; i < nsessions; i++)
-		if (strcmp(sessions[i].ip, ip) == 0)
+		if (sessions[i].counts && listeners[sessions[i].which].family == f &&
+		    (ip == NULL || strcmp(sessions[i].ip, ip) == 0))
 			n++;
 	return n;
 }
 
-/* Fork smtpd for one accepted connection and remember the session. */
-static void
-start_session(const struct config *c, const char *confpath, int which,
-    int fd, const char *ip)
+static int
+over_cap(const struct config *c, int which, const char *ip)
 {
-	char prog[512];
-	char *argv[] = { "smtpd", "-c", (char *)confpath, "-l",
-	    (char *)listeners[which].name, NULL };
-	int fds[3];
-	pid_t pid;
+	enum family f = listeners[which].family;
+	uint64_t max = f == F_POP3 ? c->pop3_max_sessions : c->smtpd_max_sessions;
+	uint64_t per_ip = f == F_POP3 ? c->pop3_max_sessions_per_ip :
+	    c->smtpd_max_sessions_per_ip;
 
-	if (str_format(prog, sizeof(prog), "%s/smtpd", c->paths_libexec) == -1 ||
-	    !master_program_exists(prog)) {
-		log_warn("listen.%s: %s is not installed; closing connection from %s",
-		    listeners[which].name, prog, ip);
-		close(fd);
-		return;
-	}
-	fds[0] = fds[1] = fd;
-	fds[2] = master_log_write_fd();
-	pid = master_spawn(prog, argv, fds, 3);
-	close(fd);
-	if (pid == -1)
-		return;
+	return sessions_of(f, NULL) >= max || sessions_of(f, ip) >= per_ip;
+}
+
+static void
+add_session(pid_t pid, int which, const char *ip, int chan)
+{
 	if (nsessions == capsessions) {
 		capsessions = capsessions ? capsessions * 2 : 64;
 		sessions = xreallocarray(sessions, capsessions, sizeof(*sessions));
@@ -204,7 +231,88 @@ start_session(const struct config *c, const char *confpath, int which,
 	sessions[nsessions].which = which;
 	if (str_copy(sessions[nsessions].ip, sizeof(sessions[nsessions].ip), ip) == -1)
 		sessions[nsessions].ip[0] = '\0';
+	sessions[nsessions].chan = chan;
+	sessions[nsessions].counts = 1;
 	nsessions++;
+}
+
+/* Fork the listener's program for one accepted connection (a login
+ * program gets its channel to master on fd 3) and remember the session. */
+static void
+start_session(const struct config *c, const char *confpath, int which,
+    int fd, const char *ip)
+{
+	const struct listener *l = &listeners[which];
+	char prog[512];
+	char *argv[] = { (char *)l->program, "-c", (char *)confpath, "-l",
+	    (char *)l->name, NULL };
+	int fds[4], chan[2] = { -1, -1 };
+	pid_t pid;
+
+	if (str_format(prog, sizeof(prog), "%s/%s", c->paths_libexec, l->program) == -1 ||
+	    !master_program_exists(prog)) {
+		log_warn("listen.%s: %s is not installed; closing connection from %s",
+		    l->name, prog, ip);
+		close(fd);
+		return;
+	}
+	if (l->mail != NULL &&
+	    (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) == -1 ||
+	    fd_set_nonblock(chan[0], 1) == -1)) {
+		log_warn("listen.%s: socketpair: %s", l->name, strerror(errno));
+		if (chan[0] != -1) {
+			close(chan[0]);
+			close(chan[1]);
+		}
+		close(fd);
+		return;
+	}
+	fds[0] = fds[1] = fd;
+	fds[2] = master_log_write_fd();
+	fds[3] = chan[1];
+	pid = master_spawn(prog, argv, fds, l->mail != NULL ? 4 : 3);
+	close(fd);
+	if (chan[1] != -1)
+		close(chan[1]);
+	if (pid == -1) {
+		if (chan[0] != -1)
+			close(chan[0]);
+		return;
+	}
+	add_session(pid, which, ip, chan[0]);
+}
+
+/* A login channel polled readable: its handoff, or its end. */
+static void
+handle_channel(const struct config *c, const char *confpath, size_t i)
+{
+	struct listener *l = &listeners[sessions[i].which];
+	char prog[512], ip[64];
+	int which = sessions[i].which;
+	pid_t pid = -1;
+
+	memcpy(ip, sessions[i].ip, sizeof(ip));
+	if (str_format(prog, sizeof(prog), "%s/%s", c->paths_libexec, l->mail) == 0)
+		pid = handoff_start(c, confpath, sessions[i].chan, prog, l->mail,
+		    l->name, ip);
+	close(sessions[i].chan);
+	sessions[i].chan = -1;		/* one handoff per login process */
+	if (pid == -1)
+		return;
+	sessions[i].counts = 0;		/* the mail process counts instead */
+	add_session(pid, which, ip, -1);
+}
+
+void
+listen_channel(const struct config *c, const char *confpath, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < nsessions; i++)
+		if (sessions[i].chan == fd) {
+			handle_channel(c, confpath, i);
+			return;
+		}
 }
 
 void
@@ -233,9 +341,8 @@ listen_accept(const struct config *c, const char *confpath, int lfd)
 		if (net_addr_text((struct sockaddr *)&ss, ip, sizeof(ip)) == -1 &&
 		    str_copy(ip, sizeof(ip), "unknown") == -1)
 			ip[0] = '\0';
-		if (nsessions >= c->smtpd_max_sessions ||
-		    (uint64_t)sessions_from(ip) >= c->smtpd_max_sessions_per_ip)
-			refuse(c, fd, ip, listeners[which].name);
+		if (over_cap(c, which, ip))
+			refuse(c, fd, ip, which);
 		else
 			start_session(c, confpath, which, fd, ip);
 	}
@@ -248,6 +355,8 @@ listen_reaped(pid_t pid)
 
 	for (i = 0; i < nsessions; i++)
 		if (sessions[i].pid == pid) {
+			if (sessions[i].chan != -1)
+				close(sessions[i].chan);
 			sessions[i] = sessions[--nsessions];
 			return 1;
 		}
@@ -274,11 +383,11 @@ listen_sessions(void)
 int
 listen_status(struct buf *out)
 {
-	int count[NLISTEN] = { 0, 0, 0 };
+	int count[NLISTEN] = { 0 };
 	size_t i;
 
 	for (i = 0; i < nsessions; i++)
-		count[sessions[i].which]++;
-	return buf_printf(out, "sessions smtp=%d submission=%d smtps=%d\n",
-	    count[0], count[1], count[2]);
+		count[sessions[i].which] += sessions[i].counts;
+	return buf_printf(out, "sessions smtp=%d submission=%d smtps=%d pop3=%d pop3s=%d\n",
+	    count[0], count[1], count[2], count[3], count[4]);
 }

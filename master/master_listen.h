@@ -1,5 +1,6 @@
-/* master_listen: the SMTP listeners (listen.smtp, .submission, .smtps), one
- * smtpd process per accepted connection, and the session caps. */
+/* master_listen: the listeners (listen.smtp, .submission, .smtps, .pop3,
+ * .pop3s), one smtpd or pop3-login process per accepted connection, the
+ * login processes' handoff channels, and the session caps. */
 #ifndef POSTERN_MASTER_LISTEN_H
 #define POSTERN_MASTER_LISTEN_H
 #include <poll.h>
@@ -14,14 +15,19 @@
 int listen_open(const struct config *c);
 /* Stop accepting: close every listener. */
 void listen_close(void);
-/* Add pollfds for the listeners; returns how many were added (<= max). */
+/* Most pollfds listen_pollfds may add now. */
+int listen_npollfds(void);
+/* Add pollfds for the listeners and the login channels; returns how many
+ * were added (<= max). */
 int listen_pollfds(struct pollfd *p, int max);
 /* Accept on a listener fd that polled readable. */
 void listen_accept(const struct config *c, const char *confpath, int fd);
+/* A login channel fd polled readable: start the mail process it asks for. */
+void listen_channel(const struct config *c, const char *confpath, int fd);
 /* A child exited; 1 if it was a session. */
 int listen_reaped(pid_t pid);
 void listen_kill_sessions(int sig);
 int listen_sessions(void);
-/* Append "sessions smtp=N submission=N smtps=N\n". */
+/* Append "sessions smtp=N submission=N smtps=N pop3=N pop3s=N\n". */
 int listen_status(struct buf *out) WUR;
 #endif

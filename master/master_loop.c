@@ -180,17 +180,23 @@ poll_timeout(int64_t now)
 static void
 poll_once(void)
 {
-	struct pollfd p[32];
+	static struct pollfd *p;
+	static size_t cap;
+	size_t want = 2 + 16 + (size_t)listen_npollfds();
 	int n = 0, nctl, i;
 	int64_t now = now_ms();
 
+	if (want > cap) {
+		cap = want * 2;
+		p = xreallocarray(p, cap, sizeof(*p));
+	}
 	p[n].fd = event_signal_fd();
 	p[n++].events = POLLIN;
 	p[n].fd = master_log_read_fd();
 	p[n++].events = POLLIN;
 	nctl = ctl_pollfds(p + n, 16);
 	n += nctl;
-	n += listen_pollfds(p + n, 32 - n);
+	n += listen_pollfds(p + n, (int)want - n);
 	for (i = 0; i < 2; i++)
 		p[i].revents = 0;
 	if (poll(p, (nfds_t)n, poll_timeout(now)) == -1) {
@@ -206,9 +212,13 @@ poll_once(void)
 	for (i = 2; i < 2 + nctl; i++)
 		if (p[i].revents)
 			ctl_handle(p[i].fd, now);
-	for (i = 2 + nctl; i < n; i++)
-		if (p[i].revents && phase == RUNNING)
+	for (i = 2 + nctl; i < n; i++) {
+		if (p[i].revents == 0)
+			continue;
+		if (phase == RUNNING)
 			listen_accept(cfg, conf, p[i].fd);
+		listen_channel(cfg, conf, p[i].fd);
+	}
 	ctl_expire(now);
 }
 

@@ -74,7 +74,7 @@ pop3_stuff(const char *in, size_t n, struct pop3_stuff_state *st, struct buf *ou
 		}
 		if (lf == NULL)
 			break;
-		if (buf_append(out, "\r\n" + st->cr, 2 - (size_t)st->cr) == -1)
+		if (buf_append(out, &"\r\n"[st->cr], 2 - (size_t)st->cr) == -1)
 			return -1;
 		st->octets += 2 - (uint64_t)st->cr;
 		blank = st->linelen == 0 || (st->linelen == 1 && st->cr);

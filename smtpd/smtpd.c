@@ -5,8 +5,6 @@
  * drops to PREFIXsmtpd in the empty chroot before reading a client byte.
  */
 #include <errno.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,37 +16,15 @@
 #include "map.h"
 #include "net.h"
 #include "privsep.h"
+#include "service.h"
 #include "smtpd_session.h"
 #include "tls.h"
 #include "util.h"
-
-/* SIGTERM (master stopping): end at once; an open message is dropped by
- * the queue when our connection closes, and nothing was acknowledged. */
-static void
-on_sigterm(int sig)
-{
-	_exit(0);
-}
 
 static void
 usage(void)
 {
 	log_fatal("usage: smtpd -c config -l smtp|submission|smtps");
-}
-
-static void
-load_config(const char *path, struct config *cf)
-{
-	struct buf errors = BUF_INIT(65536);
-
-	config_defaults(cf);
-	if (config_load(path, cf, &errors) == -1) {
-		for (char *p = errors.data; p != NULL && *p != '\0'; p++)
-			if (*p == '\n')
-				*p = p[1] != '\0' ? ';' : '\0';
-		log_fatal("%s", buf_cstr(&errors));
-	}
-	buf_free(&errors);
 }
 
 /* "dir/name" into out, or fatal. */
@@ -91,39 +67,21 @@ static void
 client_address(struct smtpd *s, const struct config *cf)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 
-	if (getpeername(0, (struct sockaddr *)&ss, &len) == -1 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
-	    net_addr_text((struct sockaddr *)&ss, s->client_addr, sizeof(s->client_addr)) == -1) {
-		if (str_copy(s->client_addr, sizeof(s->client_addr), "unknown") == -1)
-			log_panic("client address");
+	if (service_client(0, &ss, s->client_addr, sizeof(s->client_addr)) == 0)
 		return;
-	}
 	s->client_v6 = strchr(s->client_addr, ':') != NULL;
 	s->trusted = net_list_match(&cf->trusted, (struct sockaddr *)&ss);
 }
 
-/* Become PREFIXsmtpd in paths.runtime/empty; in dev mode (not root) only
- * check that we run as ourselves. */
+/* Become PREFIXsmtpd in paths.runtime/empty (dev mode: see priv_drop_role). */
 static void
 drop_privileges(const struct config *cf)
 {
-	struct priv_account a;
-	struct passwd *pw;
-	char name[64], empty[4096];
+	char empty[4096];
 
 	path_join(empty, sizeof(empty), cf->paths_runtime, "empty");
-	if (geteuid() != 0) {
-		if ((pw = getpwuid(geteuid())) == NULL ||
-		    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
-			log_fatal("cannot find the account of uid %u", (unsigned)geteuid());
-		a.uid = pw->pw_uid;
-		a.gid = pw->pw_gid;
-	} else if (config_account(cf, "smtpd", name, sizeof(name)) == -1 ||
-	    priv_lookup(name, &a) == -1)
-		log_fatal("unknown account %ssmtpd", cf->accounts_prefix);
-	priv_drop(&a, empty);
+	priv_drop_role(cf, "smtpd", empty);
 }
 
 int
@@ -131,24 +89,17 @@ main(int argc, char **argv)
 {
 	static struct config cf;
 	static struct smtpd s;
-	const char *confpath = NULL, *listener = NULL;
-	int ch;
+	const char *confpath = NULL, *listener = NULL, *err = NULL;
 
-	log_init("smtpd", LOGDEST_STDERR);
-	close_fds_from(3, NULL, 0);	/* master passes only 0-2; be sure */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || signal(SIGTERM, on_sigterm) == SIG_ERR)
+	/* master passes only 0-2; be sure.  SIGTERM ends us at once: an open
+	 * message is dropped by the queue when our connection closes, and
+	 * nothing was acknowledged. */
+	if (service_conn_init("smtpd", 3) == -1)
 		log_fatal("signal: %s", strerror(errno));
-	while ((ch = getopt(argc, argv, "c:l:")) != -1) {
-		if (ch == 'c')
-			confpath = optarg;
-		else if (ch == 'l')
-			listener = optarg;
-		else
-			usage();
-	}
-	if (confpath == NULL || listener == NULL || optind != argc)
+	if (service_args(argc, argv, &confpath, &listener) == -1)
 		usage();
-	load_config(confpath, &cf);
+	if (service_config(confpath, &cf, &err) == -1)
+		log_fatal("%s", err);
 	smtpd_session_init(&s, &cf);
 	s.listener_name = listener;
 	if (strcmp(listener, "smtp") == 0)

@@ -106,11 +106,7 @@ smtpd_reply_raw(struct smtpd *s, const char *fmt, ...)
 int
 smtpd_flush(struct smtpd *s)
 {
-	if (s->io.out.len == 0)
-		return 0;
-	s->io.timeout_ms = smtpd_timeout_ms(s);
-	if (lineio_flush(&s->io) == -1) {
-		log_info("client %s: write failed or timed out; closing", s->client_addr);
+	if (lineio_flush_client(&s->io, smtpd_timeout_ms(s), s->client_addr) == -1) {
 		s->closing = 1;
 		return -1;
 	}
@@ -132,16 +128,7 @@ smtpd_close(struct smtpd *s, const char *ecode, const char *text)
 int
 smtpd_timeout_ms(const struct smtpd *s)
 {
-	int64_t t = (int64_t)s->cf->smtpd_timeout * 1000;
-	int64_t left = s->deadline_ms - now_ms();
-
-	if (left < t)
-		t = left;
-	if (t < 1)
-		t = 1;
-	if (t > 0x7fffffff)
-		t = 0x7fffffff;
-	return (int)t;
+	return timeout_left_ms((int64_t)s->cf->smtpd_timeout * 1000, s->deadline_ms);
 }
 
 /* Map a failed line read to the end of the session. */
@@ -168,7 +155,7 @@ smtpd_read_prepare(struct smtpd *s)
 {
 	if (s->closing)
 		return -1;
-	if (lineio_pending(&s->io) == 0 && smtpd_flush(s) == -1)
+	if (!lineio_has_line(&s->io) && smtpd_flush(s) == -1)
 		return -1;
 	if (now_ms() >= s->deadline_ms) {
 		log_info("session timeout for %s", s->client_addr);

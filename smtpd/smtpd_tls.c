@@ -3,33 +3,16 @@
  * Plaintext the client pipelined after STARTTLS is thrown away, never
  * executed inside the TLS session (the CVE-2011-0411 class).
  */
-#include <string.h>
-
-#include "log.h"
 #include "smtpd_session.h"
 #include "smtpd_tls.h"
 
 int
 smtpd_tls_start(struct smtpd *s)
 {
-	const char *err = NULL;
-	size_t dropped;
-
-	dropped = lineio_start_tls(&s->io, &s->tls);
-	if (dropped > 0)
-		log_warn("client %s: discarded %zu octets sent before the TLS handshake "
-		    "(command injection attempt?)", s->client_addr, dropped);
-	if (tls_accept(&s->tls, s->tls_ctx, 0, smtpd_timeout_ms(s), &err) == -1) {
-		log_info("TLS handshake with %s failed: %s", s->client_addr,
-		    err != NULL ? err : "unknown error");
-		s->io.tls = NULL;
+	if (lineio_tls_accept(&s->io, &s->tls, s->tls_ctx, smtpd_timeout_ms(s),
+	    s->client_addr, s->tls_info, sizeof(s->tls_info)) == -1)
 		return -1;
-	}
 	s->in_tls = 1;
-	if (tls_describe(&s->tls, s->tls_info, sizeof(s->tls_info)) == -1 &&
-	    str_copy(s->tls_info, sizeof(s->tls_info), "TLS") == -1)
-		s->tls_info[0] = '\0';
-	log_info("TLS established with %s: %s", s->client_addr, s->tls_info);
 	return 0;
 }
 

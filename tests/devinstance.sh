@@ -43,9 +43,9 @@ domains = example.test
 listen.smtp = 127.0.0.1:2525
 listen.submission = 127.0.0.1:2587
 listen.smtps = 127.0.0.1:2465
-# configured, not served yet (POP3 and IMAP come with their issues)
 listen.pop3 = 127.0.0.1:2110
 listen.pop3s = 127.0.0.1:2995
+# configured, not served yet (IMAP comes with its issue)
 listen.imap = 127.0.0.1:2143
 listen.imaps = 127.0.0.1:2993
 tls.cert = $etc/tls.crt
@@ -81,7 +81,8 @@ cat <<EOF
 postern dev instance in $prefix
   config      $conf
   SMTP        127.0.0.1:2525   submission 127.0.0.1:2587   SMTPS 127.0.0.1:2465
-  POP3/IMAP   2110 2995 2143 2993 are configured but NOT served yet
+  POP3        2110 (STLS), POP3S 2995
+  IMAP        2143 2993 are configured but NOT served yet
   user        demo@example.test
   password    $password   (shown once; change it: $postern -c $conf user passwd demo@example.test)
   status      $postern -c $conf status

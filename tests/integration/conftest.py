@@ -27,7 +27,8 @@ INSTALL_SH = os.path.join(ROOT, "install.sh")
 IS_ROOT = os.geteuid() == 0
 LOCKDIR = "/tmp/postern-test-locks"
 # Below the ephemeral range (32768+), so no client socket can hold them.
-PORTS = {"smtp": 22525, "submission": 22587, "smtps": 22465}
+PORTS = {"smtp": 22525, "submission": 22587, "smtps": 22465, "pop3": 22110,
+         "pop3s": 22995}
 ROLES = ("auth", "smtpd", "queue", "remote", "login", "vmail")
 XGROUPS = ("authc", "tls", "submit")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -225,6 +226,8 @@ class Instance:
             "listen.smtp": "%s:%d" % (self.addr, self.ports["smtp"]),
             "listen.submission": "%s:%d" % (self.addr, self.ports["submission"]),
             "listen.smtps": "%s:%d" % (self.addr, self.ports["smtps"]),
+            "listen.pop3": "%s:%d" % (self.addr, self.ports["pop3"]),
+            "listen.pop3s": "%s:%d" % (self.addr, self.ports["pop3s"]),
             "tls.cert": self.cert,
             "tls.key": self.key,
             "auth.fail_delay": "1s",

@@ -173,6 +173,18 @@ def test_pipelining_batch_in_one_write(srv):
         assert c.closed(5)
 
 
+def test_partial_command_after_a_pipelined_one(srv):
+    """A write that ends inside the next command ("NOOP\r\nNO"): the NOOP
+    is answered at once, not held until the rest of the line comes (the
+    client may be waiting for that answer before it sends more)."""
+    with SMTPClient(srv) as c:
+        assert c.cmd("EHLO client.example.org")[0] == 250
+        c.send(b"NOOP\r\nNO")
+        assert c.reply(timeout=10)[0] == 250
+        c.send(b"OP\r\nQUIT\r\n")
+        assert [r[0] for r in c.replies(2)] == [250, 221]
+
+
 def test_pipelined_message_end_to_end(srv):
     """MAIL, RCPT, DATA and the message in one write (RFC 2920); the 250
     carries the id the message is stored under."""

@@ -112,9 +112,11 @@ test_max(void)
 	CHECK(lineio_read_line(&l, &line, 10) == LINEIO_TOOLONG);
 	CHECK(line.len == 10);
 	CHECK(lineio_skip_line(&l) == LINEIO_OK);
+	CHECK(lineio_has_line(&l));	/* "last\n" is buffered */
 	CHECK(lineio_read_line(&l, &line, 10) == LINEIO_OK);
 	CHECK_STR(buf_cstr(&line), "last\n");
 	CHECK(lineio_pending(&l) == 2);
+	CHECK(!lineio_has_line(&l));	/* "ab": the next read may block */
 	/* final unterminated part comes with EOF */
 	CHECK(lineio_read_line(&l, &line, 10) == LINEIO_EOF);
 	CHECK_STR(buf_cstr(&line), "ab");
@@ -328,6 +330,43 @@ test_output_limits(void)
 	free(big);
 }
 
+/* Preloaded input is read before the descriptor, lines may span both,
+ * and more than the buffer holds is refused. */
+static void
+test_preload(void)
+{
+	static char big[LINEIO_BUFSIZE + 1];
+	struct buf line = BUF_INIT(1024);
+	struct lineio l;
+	int sv[2];
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	put(sv[0], "3\r\nSTAT\r\n");
+	close(sv[0]);
+	lineio_init(&l, sv[1], 1000);
+	CHECK(lineio_preload(&l, big, sizeof(big)) == -1);
+	CHECK(lineio_preload(&l, "PASS x\r\nRETR ", 13) == 0);
+	CHECK(lineio_pending(&l) == 13);
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_OK);
+	CHECK(buf_eq(&line, "PASS x\r\n"));
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_OK);
+	CHECK(buf_eq(&line, "RETR 3\r\n"));
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_OK);
+	CHECK(buf_eq(&line, "STAT\r\n"));
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_EOF);
+	/* preloading in front of unread input keeps the order; full is -1 */
+	CHECK(lineio_preload(&l, "b\n", 2) == 0);
+	CHECK(lineio_preload(&l, "a\n", 2) == 0);
+	CHECK(lineio_preload(&l, big, LINEIO_BUFSIZE - 3) == -1);
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_OK);
+	CHECK(buf_eq(&line, "a\n"));
+	CHECK(lineio_read_line(&l, &line, 255) == LINEIO_OK);
+	CHECK(buf_eq(&line, "b\n"));
+	lineio_free(&l);
+	buf_free(&line);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -339,5 +378,6 @@ main(void)
 	test_output(0);
 	test_output(1);
 	test_output_limits();
+	test_preload();
 	return UNIT_DONE();
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "privsep.h"
 #include "unit.h"
@@ -25,6 +26,10 @@ struct report {
 	gid_t group1;
 };
 
+/* When set, children drop with priv_drop_role(role_cf, role_name, dir). */
+static const struct config *role_cf;
+static const char *role_name;
+
 /* Child: drop, look around, write the report, exit 0. */
 static void
 child_drop(int wfd, const struct priv_account *a, const char *dir)
@@ -36,7 +41,10 @@ child_drop(int wfd, const struct priv_account *a, const char *dir)
 	int i;
 
 	memset(&r, 0, sizeof(r));
-	priv_drop(a, dir);
+	if (role_cf != NULL)
+		priv_drop_role(role_cf, role_name, dir);
+	else
+		priv_drop(a, dir);
 	if (getresuid(&r.ru, &r.eu, &r.su) == -1 || getresgid(&r.rg, &r.eg, &r.sg) == -1)
 		_exit(3);
 	r.setuid0 = setuid(0);
@@ -153,13 +161,48 @@ test_drop(void)
 	CHECK(rmdir(dir) == 0);
 }
 
+/* The servers' drop: PREFIXrole as root, the invoking account in dev mode. */
+static void
+test_drop_role(void)
+{
+	char dir[] = "/tmp/test_privsep.XXXXXX", *prefix;
+	struct priv_account nobody;
+	struct config cf;
+	struct report r;
+
+	if (priv_lookup("nobody", &nobody) == -1) {
+		CHECK(!"account nobody exists");
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(chmod(dir, 0755) == 0);
+	config_defaults(&cf);
+	prefix = cf.accounts_prefix;
+	cf.accounts_prefix = "";	/* role "nobody" is the account nobody */
+	role_cf = &cf;
+	role_name = "nobody";
+	CHECK(run_child(&nobody, dir, 0, &r) == 0);
+	CHECK(r.eu == nobody.uid && r.su == nobody.uid && r.eg == nobody.gid);
+	CHECK(r.etc_passwd == 0 && r.cwd_root == 1 && r.regain == 0 && r.nnp == 1);
+	/* dev mode: already nobody without root, stays so, no chroot */
+	CHECK(run_child(&nobody, dir, 1, &r) == 0);
+	CHECK(r.eu == nobody.uid && r.etc_passwd == 1 && r.regain == 0);
+	role_name = "no-such-postern-role-xyz";
+	CHECK(run_child(&nobody, dir, 0, &r) == 1);
+	role_cf = NULL;
+	cf.accounts_prefix = prefix;
+	config_free(&cf);
+	CHECK(rmdir(dir) == 0);
+}
+
 int
 main(void)
 {
 	test_lookup();
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
 		test_drop();
-	else
+		test_drop_role();
+	} else
 		printf("not root: drop tests skipped\n");
 	return UNIT_DONE();
 }

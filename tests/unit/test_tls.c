@@ -254,6 +254,69 @@ test_read_timeout(SSL_CTX *ctx)
 	buf_free(&line);
 }
 
+/* lineio_tls_accept: plaintext read ahead is dropped, the handshake runs on
+ * the lineio's descriptor and info describes it ("TLS" when it does not
+ * fit); a failed handshake leaves the lineio in plaintext.  And
+ * lineio_flush_client, through TLS and to a peer that is gone. */
+static void
+test_lineio_accept(SSL_CTX *ctx)
+{
+	struct tls_conn t;
+	struct lineio l;
+	struct buf line = BUF_INIT(1000);
+	char info[200], *big = malloc(200000);
+	int sv[2];
+	pid_t pid;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid = start_client(sv, 0);
+	lineio_init(&l, sv[0], 5000);
+	CHECK(lineio_preload(&l, "INJECTED\r\n", 10) == 0);
+	CHECK(lineio_tls_accept(&l, &t, ctx, 5000, "test", info, sizeof(info)) == 0);
+	CHECK(l.tls == &t && strstr(info, " with cipher ") != NULL);
+	CHECK(lineio_printf(&l, "220 hello\r\n") == 0 && lineio_flush(&l) == 0);
+	CHECK(lineio_read_line(&l, &line, 100) == LINEIO_OK);
+	CHECK_STR(buf_cstr(&line), "EHLO client\r\n");
+	CHECK(lineio_read_line(&l, &line, 100) == LINEIO_OK);
+	CHECK_STR(buf_cstr(&line), "QUIT\r\n");
+	for (size_t i = 0; i < 200000; i++)
+		big[i] = (char)i;
+	CHECK(lineio_write(&l, big, 200000) == 0);
+	CHECK(lineio_flush_client(&l, 5000, "test") == 0);
+	CHECK(lineio_flush_client(&l, 5000, "test") == 0);	/* nothing left */
+	CHECK(lineio_read_line(&l, &line, 100) == LINEIO_EOF);
+	reap(pid, 0);
+	tls_close(&t);
+	lineio_free(&l);
+	close(sv[0]);
+
+	/* the description does not fit: "TLS"; the client then sees EOF */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid = start_client(sv, 0);
+	lineio_init(&l, sv[0], 5000);
+	CHECK(lineio_tls_accept(&l, &t, ctx, 5000, "test", info, 10) == 0);
+	CHECK_STR(info, "TLS");
+	tls_close(&t);
+	reap(pid, 15);
+	lineio_free(&l);
+	close(sv[0]);
+
+	/* the client refuses our certificate */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid = start_client(sv, 1);
+	lineio_init(&l, sv[0], 5000);
+	CHECK(lineio_tls_accept(&l, &t, ctx, 5000, "test", info, sizeof(info)) == -1);
+	CHECK(l.tls == NULL && t.ssl == NULL);
+	reap(pid, 11);
+	/* the client is gone: the flush fails (and is logged) */
+	CHECK(lineio_write(&l, "-ERR bye\r\n", 10) == 0);
+	CHECK(lineio_flush_client(&l, 5000, "test") == -1);
+	lineio_free(&l);
+	close(sv[0]);
+	buf_free(&line);
+	free(big);
+}
+
 static void
 test_ctx_errors(void)
 {
@@ -297,6 +360,7 @@ main(void)
 	test_verify_fails(ctx);
 	test_timeout(ctx);
 	test_read_timeout(ctx);
+	test_lineio_accept(ctx);
 	test_ctx_errors();
 	SSL_CTX_free(ctx);
 	unlink(certpath);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,12 +204,35 @@ test_fds(void)
 	CHECK(t0 > 0 && t1 - t0 >= 19 && t1 - t0 < 5000);
 }
 
+/* Far deadlines leave the per-wait value, near ones cap it, passed ones
+ * give 1 ms, and the result always fits an int. */
+static void
+test_timeout_left(void)
+{
+	int64_t now = now_ms();
+	int t;
+
+	CHECK(timeout_left_ms(30000, now + 3600000) == 30000);
+	CHECK(timeout_left_ms(30000, INT64_MAX) == 30000);
+	t = timeout_left_ms(3600000, now + 60000);
+	CHECK(t > 0 && t <= 60000);
+	CHECK(timeout_left_ms(30000, now) == 1);
+	CHECK(timeout_left_ms(30000, now - 5000) == 1);
+	CHECK(timeout_left_ms(30000, INT64_MIN) == 1);
+	CHECK(timeout_left_ms(0, now + 60000) == 1);
+	CHECK(timeout_left_ms(-5, now + 60000) == 1);
+	CHECK(timeout_left_ms(INT64_MAX, INT64_MAX) == INT_MAX);
+	CHECK(timeout_left_ms((int64_t)INT_MAX + 1, INT64_MAX) == INT_MAX);
+	CHECK(timeout_left_ms(INT_MAX, INT64_MAX) == INT_MAX);
+}
+
 int
 main(void)
 {
 	char dir[] = "/tmp/test_util.XXXXXX";
 
 	test_parsers();
+	test_timeout_left();
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;

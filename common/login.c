@@ -1,0 +1,322 @@
+/*
+ * login: the login/auth/mail handoff shared by the login processes and the
+ * mail processes (see login.h and docs/login.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "login.h"
+#include "net.h"
+#include "util.h"
+
+#define HANDOFF_TIMEOUT_MS	10000
+#define REDEEM_TIMEOUT_MS	10000
+#define PROXY_CHUNK		16384
+#define PROXY_GRACE_MS		5000	/* the mail process's autologout goes first */
+
+int
+login_plaintext_ok(enum plaintext_auth policy, int in_tls, const struct sockaddr *client)
+{
+	if (in_tls || policy == PLAINTEXT_YES)
+		return 1;
+	if (policy == PLAINTEXT_NO || client == NULL)
+		return 0;
+	return net_is_loopback(client);
+}
+
+/* 1 if s is exactly LOGIN_TOKEN_LEN lower-case hex digits. */
+static int
+token_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len != LOGIN_TOKEN_LEN)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* An address auth gave back: normalized already, or refused. */
+static int
+user_valid(const char *u, char *out)
+{
+	const char *err;
+
+	return u != NULL &&
+	    userdb_address_normalize(u, strlen(u), out, USERDB_ADDR_MAX + 1, &err) == 1 &&
+	    strcmp(out, u) == 0;
+}
+
+int
+login_verify(int auth_fd, const char *service, const char *client,
+    const char *user, size_t ulen, const char *pass, size_t plen,
+    char *user_out, char *token, int *limited)
+{
+	struct ipc_msg req, ans;
+	const char *u, *t, *lim;
+	size_t tlen, llen;
+	int r, v = -1;
+
+	*limited = 0;
+	if (ulen == 0 || ulen > LOGIN_USER_MAX || plen == 0 || plen > LOGIN_PASS_MAX)
+		return 0;
+	if (auth_fd == -1)
+		return -1;
+	ipc_msg_init(&req, IPC_AUTH_VERIFY);
+	if (ipc_put(&req, "user", user, ulen) == -1 || ipc_put(&req, "pass", pass, plen) == -1 ||
+	    ipc_put_str(&req, "service", service) == -1 ||
+	    ipc_put_str(&req, "client", client) == -1 ||
+	    ipc_put_str(&req, "handoff", "1") == -1)
+		log_panic("login: auth request too large");
+	r = ipc_call(auth_fd, &req, &ans, LOGIN_AUTH_TIMEOUT_MS);
+	ipc_msg_free(&req);
+	if (r != 1)
+		log_warn("auth service: %s", r == 0 ? "connection closed" : strerror(errno));
+	else if (ans.type == IPC_OK) {
+		u = ipc_get_str(&ans, "user", USERDB_ADDR_MAX);
+		t = ipc_get(&ans, "token", &tlen);
+		if (user_valid(u, user_out) && token_valid(t, tlen)) {
+			memcpy(token, t, LOGIN_TOKEN_LEN + 1);
+			v = 1;
+		} else
+			log_warn("auth service: malformed answer");
+	} else if (ans.type == IPC_AUTH_FAIL) {
+		lim = ipc_get(&ans, "limit", &llen);
+		*limited = lim != NULL && llen == 1 && lim[0] == '1';
+		v = 0;
+	} else
+		log_warn("auth service: answer type %u", ans.type);
+	ipc_msg_free(&ans);
+	return v;
+}
+
+int
+login_handoff(int master_fd, const char *token, int client_fd,
+    const void *input, size_t inlen)
+{
+	struct ipc_msg req, ans;
+	int r, v = -1;
+
+	if (inlen > LOGIN_INPUT_MAX)
+		return -1;
+	ipc_msg_init(&req, IPC_LOGIN_HANDOFF);
+	if (ipc_put_str(&req, "token", token) == -1 ||
+	    ipc_put(&req, "input", input != NULL ? input : "", inlen) == -1 ||
+	    ipc_put_fd(&req, client_fd) == -1)
+		log_panic("login: handoff record");
+	r = ipc_call(master_fd, &req, &ans, HANDOFF_TIMEOUT_MS);
+	ipc_msg_free(&req);
+	if (r != 1)
+		log_warn("handoff to master: %s", r == 0 ? "connection closed" :
+		    strerror(errno));
+	else if (ans.type == IPC_OK)
+		v = 0;
+	else
+		log_warn("handoff to master refused: %s",
+		    ipc_get_str(&ans, "error", 200) ? ipc_get_str(&ans, "error", 200) : "?");
+	ipc_msg_free(&ans);
+	return v;
+}
+
+/* Send what we can of pending to the non-blocking fd.  0, or -1 when the
+ * mail process is gone. */
+static int
+proxy_push(int fd, struct buf *pending)
+{
+	ssize_t n;
+
+	while (pending->len > 0) {
+		n = send(fd, pending->data, pending->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		buf_consume(pending, (size_t)n);
+	}
+	return 0;
+}
+
+/* One round of the client -> mail direction.  0 go on, -1 over. */
+static int
+proxy_from_client(struct tls_conn *t, struct buf *c2m)
+{
+	char chunk[PROXY_CHUNK];
+	ssize_t n;
+
+	n = tls_read(t, chunk, sizeof(chunk));
+	if (n <= 0)
+		return -1;
+	return buf_append(c2m, chunk, (size_t)n);
+}
+
+/* One round of the mail -> client direction.  0 go on, -1 over. */
+static int
+proxy_from_mail(struct tls_conn *t, int fd)
+{
+	char chunk[PROXY_CHUNK];
+	ssize_t n;
+
+	n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		return -1;
+	return tls_write(t, chunk, (size_t)n);
+}
+
+void
+login_proxy(struct tls_conn *t, int mail_fd, const void *input, size_t inlen,
+    int idle_ms)
+{
+	struct buf c2m = BUF_INIT(4 * PROXY_CHUNK);
+	struct pollfd p[2];
+	int r;
+
+	if (inlen > 0 && buf_append(&c2m, input, inlen) == -1)
+		goto done;
+	for (;;) {
+		if (proxy_push(mail_fd, &c2m) == -1)
+			break;
+		/* read the client only while there is room for what it sends */
+		p[0].fd = c2m.len <= PROXY_CHUNK * 3 ? t->fd : -1;
+		p[0].events = POLLIN;
+		p[1].fd = mail_fd;
+		p[1].events = POLLIN | (c2m.len > 0 ? POLLOUT : 0);
+		p[0].revents = p[1].revents = 0;
+		if (p[0].fd != -1 && tls_pending(t) > 0)
+			r = 1, p[0].revents = POLLIN;
+		else
+			r = poll(p, 2, idle_ms + PROXY_GRACE_MS);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;	/* idle for too long, or poll failed */
+		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    proxy_from_mail(t, mail_fd) == -1)
+			break;
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    proxy_from_client(t, &c2m) == -1)
+			break;
+	}
+done:
+	if (c2m.data != NULL)
+		explicit_bzero(c2m.data, c2m.cap);
+	buf_free(&c2m);
+	tls_close(t);
+}
+
+/* Copy a text field of at most max bytes (no NUL) into out[max + 1]. */
+static int
+copy_field(const struct ipc_msg *m, const char *key, char *out, size_t max)
+{
+	const char *v = ipc_get_str(m, key, max);
+
+	return v != NULL && str_copy(out, max + 1, v) == 0 ? 0 : -1;
+}
+
+/* Ask auth who the token belongs to.  0 and s->user, or -1. */
+static int
+redeem(const struct config *c, const char *token, const char *service,
+    struct login_session *s, const char **err)
+{
+	struct ipc_msg req, ans;
+	char path[4096];
+	int fd, r, v = -1;
+
+	*err = "the auth service is not available";
+	if (str_format(path, sizeof(path), "%s/auth.sock", c->paths_runtime) == -1 ||
+	    (fd = ipc_connect(path)) == -1)
+		return -1;
+	ipc_msg_init(&req, IPC_AUTH_REDEEM);
+	if (ipc_put_str(&req, "token", token) == -1 ||
+	    ipc_put_str(&req, "service", service) == -1)
+		log_panic("login: redeem record");
+	r = ipc_call(fd, &req, &ans, REDEEM_TIMEOUT_MS);
+	ipc_msg_free(&req);
+	close(fd);
+	if (r == 1 && ans.type == IPC_OK) {
+		if (user_valid(ipc_get_str(&ans, "user", USERDB_ADDR_MAX), s->user))
+			v = 0;
+		else
+			*err = "malformed answer from the auth service";
+	} else if (r == 1 && ans.type == IPC_AUTH_FAIL)
+		*err = "the login token was refused";
+	ipc_msg_free(&ans);
+	return v;
+}
+
+int
+login_session_receive(const struct config *c, const char *service,
+    struct login_session *s, const char **err)
+{
+	struct ipc_msg m;
+	struct pollfd p = { LOGIN_CHANNEL_FD, POLLIN, 0 };
+	const char *token, *input, *tls;
+	size_t tlen, ilen, slen;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->input, LOGIN_INPUT_MAX);
+	*err = "no session record from master";
+	if (poll(&p, 1, HANDOFF_TIMEOUT_MS) != 1 || ipc_recv(LOGIN_CHANNEL_FD, &m) != 1)
+		return -1;
+	close(LOGIN_CHANNEL_FD);
+	*err = "malformed session record from master";
+	token = ipc_get(&m, "token", &tlen);
+	input = ipc_get(&m, "input", &ilen);
+	tls = ipc_get_str(&m, "tls", 1);
+	r = -1;
+	if (m.type == IPC_LOGIN_SESSION && m.nfds == 0 && token_valid(token, tlen) &&
+	    input != NULL && ilen <= LOGIN_INPUT_MAX && tls != NULL &&
+	    (tls[0] == '0' || tls[0] == '1') &&
+	    ipc_get(&m, "service", &slen) != NULL &&
+	    strcmp(ipc_get(&m, "service", &slen), service) == 0 &&
+	    copy_field(&m, "client", s->client, sizeof(s->client) - 1) == 0 &&
+	    copy_field(&m, "listener", s->listener, sizeof(s->listener) - 1) == 0 &&
+	    buf_append(&s->input, input, ilen) == 0) {
+		s->tls = tls[0] == '1';
+		r = redeem(c, token, service, s, err);
+	}
+	ipc_msg_free(&m);
+	return r;
+}
+
+void
+login_session_free(struct login_session *s)
+{
+	buf_free(&s->input);
+}
+
+int
+login_mailbox(const struct config *c, const char *user, char *dir, size_t dirsize,
+    struct priv_account *owner, const char **err)
+{
+	char name[64];
+	const char *at = strrchr(user, '@');
+	struct passwd *pw;
+
+	*err = "bad mailbox name";
+	if (at == NULL || at == user || at[1] == '\0' || strchr(user, '/') != NULL ||
+	    str_format(dir, dirsize, "%s/%s/%.*s", c->paths_mail, at + 1,
+	    (int)(at - user), user) == -1)
+		return -1;
+	*err = "the mail account does not exist";
+	if (geteuid() == 0)
+		return config_account(c, "vmail", name, sizeof(name)) == -1 ||
+		    priv_lookup(name, owner) == -1 || owner->uid == 0 ? -1 : 0;
+	if ((pw = getpwuid(geteuid())) == NULL ||
+	    str_copy(owner->name, sizeof(owner->name), pw->pw_name) == -1)
+		return -1;
+	owner->uid = pw->pw_uid;
+	owner->gid = pw->pw_gid;
+	return 0;
+}
