@@ -97,10 +97,10 @@ handoff_start(const struct config *c, const char *confpath, int chan,
 {
 	struct ipc_msg m, ans;
 	pid_t pid = -1;
-	int client;
+	int client, r;
 
-	if (ipc_recv(chan, &m) != 1)
-		return -1;	/* the login process ended without a handoff */
+	if ((r = ipc_recv(chan, &m)) != 1)
+		return r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -2 : -1;
 	if (!handoff_valid(&m))
 		log_warn("listen.%s: malformed handoff from the login process for %s",
 		    listener, ip);

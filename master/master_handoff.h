@@ -11,7 +11,8 @@
  * itself) with the client descriptor on fd 0 and 1 and an
  * IPC_LOGIN_SESSION record on fd 3, then answer the login process.  ip and
  * listener are master's own facts about the connection.  The mail
- * process's pid, or -1 (the login process got IPC_ERROR, or is gone). */
+ * process's pid; -1 (the login process got IPC_ERROR, or is gone: close
+ * the channel); -2 nothing to read yet (a stale poll result: keep it). */
 pid_t handoff_start(const struct config *c, const char *confpath, int chan,
     const char *prog, const char *service, const char *listener, const char *ip);
 #endif

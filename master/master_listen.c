@@ -295,6 +295,9 @@ handle_channel(const struct config *c, const char *confpath, size_t i)
 	if (str_format(prog, sizeof(prog), "%s/%s", c->paths_libexec, l->mail) == 0)
 		pid = handoff_start(c, confpath, sessions[i].chan, prog, l->mail,
 		    l->name, ip);
+	if (pid == -2)
+		return;		/* polled before its session was reaped and the
+				   descriptor number reused: nothing came */
 	close(sessions[i].chan);
 	sessions[i].chan = -1;		/* one handoff per login process */
 	if (pid == -1)
