@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,26 +25,11 @@
 static void
 drop(const struct config *c, char *mappath, size_t size)
 {
-	struct priv_account a;
-	char name[64];
-	struct passwd *pw;
+	int root = geteuid() == 0;
 
-	if (geteuid() == 0) {
-		if (config_account(c, "auth", name, sizeof(name)) == -1 ||
-		    priv_lookup(name, &a) == -1)
-			log_fatal("account %s: not found", name);
-		priv_drop(&a, c->paths_maps);
-		if (str_copy(mappath, size, "/users.cdb") == -1)
-			log_panic("path buffer");
-		return;
-	}
-	if ((pw = getpwuid(getuid())) == NULL ||
-	    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
-		log_fatal("cannot find my own account (uid %u)", (unsigned)getuid());
-	a.uid = pw->pw_uid;
-	a.gid = pw->pw_gid;
-	priv_drop(&a, NULL);
-	if (str_format(mappath, size, "%s/users.cdb", c->paths_maps) == -1)
+	priv_drop_role(c, "auth", root ? c->paths_maps : NULL);
+	if ((root ? str_copy(mappath, size, "/users.cdb") :
+	    str_format(mappath, size, "%s/users.cdb", c->paths_maps)) == -1)
 		log_fatal("%s/users.cdb: path too long", c->paths_maps);
 }
 

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <pwd.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,9 +30,8 @@ login_plaintext_ok(enum plaintext_auth policy, int in_tls, const struct sockaddr
 	return net_is_loopback(client);
 }
 
-/* 1 if s is exactly LOGIN_TOKEN_LEN lower-case hex digits. */
-static int
-token_valid(const char *s, size_t len)
+int
+login_token_valid(const char *s, size_t len)
 {
 	size_t i;
 
@@ -84,7 +82,7 @@ login_verify(int auth_fd, const char *service, const char *client,
 	else if (ans.type == IPC_OK) {
 		u = ipc_get_str(&ans, "user", USERDB_ADDR_MAX);
 		t = ipc_get(&ans, "token", &tlen);
-		if (user_valid(u, user_out) && token_valid(t, tlen)) {
+		if (user_valid(u, user_out) && login_token_valid(t, tlen)) {
 			memcpy(token, t, LOGIN_TOKEN_LEN + 1);
 			v = 1;
 		} else
@@ -261,7 +259,8 @@ login_session_receive(const struct config *c, const char *service,
 	struct ipc_msg m;
 	struct pollfd p = { LOGIN_CHANNEL_FD, POLLIN, 0 };
 	const char *token, *input, *tls;
-	size_t tlen, ilen, slen;
+	const char *svc;
+	size_t tlen, ilen;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -275,11 +274,10 @@ login_session_receive(const struct config *c, const char *service,
 	input = ipc_get(&m, "input", &ilen);
 	tls = ipc_get_str(&m, "tls", 1);
 	r = -1;
-	if (m.type == IPC_LOGIN_SESSION && m.nfds == 0 && token_valid(token, tlen) &&
+	if (m.type == IPC_LOGIN_SESSION && m.nfds == 0 && login_token_valid(token, tlen) &&
 	    input != NULL && ilen <= LOGIN_INPUT_MAX && tls != NULL &&
 	    (tls[0] == '0' || tls[0] == '1') &&
-	    ipc_get(&m, "service", &slen) != NULL &&
-	    strcmp(ipc_get(&m, "service", &slen), service) == 0 &&
+	    (svc = ipc_get_str(&m, "service", 32)) != NULL && strcmp(svc, service) == 0 &&
 	    copy_field(&m, "client", s->client, sizeof(s->client) - 1) == 0 &&
 	    copy_field(&m, "listener", s->listener, sizeof(s->listener) - 1) == 0 &&
 	    buf_append(&s->input, input, ilen) == 0) {
@@ -300,9 +298,7 @@ int
 login_mailbox(const struct config *c, const char *user, char *dir, size_t dirsize,
     struct priv_account *owner, const char **err)
 {
-	char name[64];
 	const char *at = strrchr(user, '@');
-	struct passwd *pw;
 
 	*err = "bad mailbox name";
 	if (at == NULL || at == user || at[1] == '\0' || strchr(user, '/') != NULL ||
@@ -310,13 +306,5 @@ login_mailbox(const struct config *c, const char *user, char *dir, size_t dirsiz
 	    (int)(at - user), user) == -1)
 		return -1;
 	*err = "the mail account does not exist";
-	if (geteuid() == 0)
-		return config_account(c, "vmail", name, sizeof(name)) == -1 ||
-		    priv_lookup(name, owner) == -1 || owner->uid == 0 ? -1 : 0;
-	if ((pw = getpwuid(geteuid())) == NULL ||
-	    str_copy(owner->name, sizeof(owner->name), pw->pw_name) == -1)
-		return -1;
-	owner->uid = pw->pw_uid;
-	owner->gid = pw->pw_gid;
-	return 0;
+	return priv_role_account(c, "vmail", owner);
 }

@@ -32,6 +32,9 @@
 #define LOGIN_MAX_TRIES		3	/* failed logins per connection */
 #define LOGIN_AUTH_TIMEOUT_MS	60000	/* > the longest auth.fail_delay */
 
+/* 1 if s[0..len) is a token: exactly LOGIN_TOKEN_LEN lower-case hex digits. */
+int login_token_valid(const char *s, size_t len);
+
 /* 1 if plaintext credentials may be used: in TLS, or as the policy says
  * (loopback: 127.0.0.0/8, ::1, v4-mapped loopback). */
 int login_plaintext_ok(enum plaintext_auth policy, int in_tls, const struct sockaddr *client);

@@ -129,22 +129,31 @@ priv_drop(const struct priv_account *a, const char *chroot_dir)
 		log_fatal("priv_drop: %s: privileges can be regained", a->name);
 }
 
+int
+priv_role_account(const struct config *c, const char *role, struct priv_account *a)
+{
+	struct passwd *pw;
+	char name[64];
+
+	if (geteuid() == 0)
+		return config_account(c, role, name, sizeof(name)) == -1 ||
+		    priv_lookup(name, a) == -1 || a->uid == 0 ? -1 : 0;
+	if ((pw = getpwuid(geteuid())) == NULL ||
+	    str_copy(a->name, sizeof(a->name), pw->pw_name) == -1)
+		return -1;
+	a->uid = pw->pw_uid;
+	a->gid = pw->pw_gid;
+	return 0;
+}
+
 void
 priv_drop_role(const struct config *c, const char *role, const char *chroot_dir)
 {
 	struct priv_account a;
-	struct passwd *pw;
-	char name[64];
 
-	if (geteuid() != 0) {
-		if ((pw = getpwuid(geteuid())) == NULL ||
-		    str_copy(a.name, sizeof(a.name), pw->pw_name) == -1)
-			log_fatal("cannot find the account of uid %u", (unsigned)geteuid());
-		a.uid = pw->pw_uid;
-		a.gid = pw->pw_gid;
-	} else if (config_account(c, role, name, sizeof(name)) == -1 ||
-	    priv_lookup(name, &a) == -1)
-		log_fatal("unknown account %s%s", c->accounts_prefix, role);
+	if (priv_role_account(c, role, &a) == -1)
+		log_fatal("no account for %s (%s%s, or uid %u in dev mode)", role,
+		    c->accounts_prefix, role, (unsigned)geteuid());
 	priv_drop(&a, chroot_dir);
 }
 

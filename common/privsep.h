@@ -21,6 +21,11 @@ int priv_lookup(const char *name, struct priv_account *a) __attribute__((warn_un
  * fatal.  Not root and a different uid: fatal. */
 void priv_drop(const struct priv_account *a, const char *chroot_dir);
 struct config;
+/* The account a program of role runs as: PREFIXrole when running as root,
+ * else (dev mode) the account of the effective uid.  0, or -1 if it does
+ * not exist or has uid 0. */
+int priv_role_account(const struct config *c, const char *role,
+    struct priv_account *a) __attribute__((warn_unused_result));
 /* The per-connection servers' drop: become PREFIXrole (config_account)
  * chrooted in chroot_dir (NULL: none).  In dev mode (not root) stay the
  * account of the effective uid, without chroot.  Any failure is fatal. */

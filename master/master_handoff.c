@@ -23,18 +23,15 @@ static int
 handoff_valid(const struct ipc_msg *m)
 {
 	const char *k, *v;
-	size_t pos = 0, len, i;
+	size_t pos = 0, len;
 	int token = 0, input = 0;
 
 	if (m->type != IPC_LOGIN_HANDOFF || m->nfds != 1)
 		return 0;
 	while (ipc_next(m, &pos, &k, &v, &len) == 1) {
-		if (strcmp(k, "token") == 0 && !token && len == LOGIN_TOKEN_LEN) {
-			for (i = 0; i < len; i++)
-				if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-					return 0;
+		if (strcmp(k, "token") == 0 && !token && login_token_valid(v, len))
 			token = 1;
-		} else if (strcmp(k, "input") == 0 && !input && len <= LOGIN_INPUT_MAX)
+		else if (strcmp(k, "input") == 0 && !input && len <= LOGIN_INPUT_MAX)
 			input = 1;
 		else
 			return 0;

@@ -1,6 +1,8 @@
 """auth service and `postern user`: good password accepted; wrong password
 and unknown user refused with the same answer after the same delay; no
-passwords on the command line; the hashes readable only by auth."""
+passwords on the command line; the hashes readable only by auth; handoff
+tokens redeemed once, by root only."""
+import ast
 import os
 import pwd
 import grp
@@ -160,3 +162,68 @@ def test_auth_runs_unprivileged_in_the_maps_dir(running):
     uid = pwd.getpwnam(running.aprefix + "auth").pw_uid
     assert st["Uid"].split() == [str(uid)] * 4
     assert os.readlink("/proc/%d/root" % pid) == os.path.realpath(running.etc)
+
+
+IPC_AUTH_REDEEM = 22    # common/ipc.h
+
+
+def redeem_as(inst, token, service, account=None):
+    """IPC_AUTH_REDEEM on a fresh connection, as root or (account) in a
+    child running as that account with its groups: (type, fields), or None
+    when auth closed the connection."""
+    if account is None:
+        with ic.Client(sock(inst)) as c:
+            return c.call(IPC_AUTH_REDEEM, [("token", token), ("service", service)])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            pw = pwd.getpwnam(account)
+            os.initgroups(account, pw.pw_gid)
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            with ic.Client(sock(inst)) as c:
+                ans = c.call(IPC_AUTH_REDEEM, [("token", token), ("service", service)])
+            os.write(w, repr(ans).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    out = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return ast.literal_eval(out.decode()) if out else "child failed"
+
+
+@needs_root
+def test_handoff_token_redeemed_once_by_root_only(running):
+    """A login with handoff gets a one-time token (docs/login.md); only root
+    (the mail process before it drops) may redeem it, once, for the service
+    it was issued for.  The login account, which may connect to auth.sock,
+    is dropped for trying."""
+    running.add_user(ADDR, PASSWORD)
+    with ic.Client(sock(running)) as c:
+        t, f = c.call(ic.IPC_AUTH_VERIFY, [("user", ADDR), ("pass", PASSWORD),
+                                           ("service", "pop3"), ("client", "127.0.0.1"),
+                                           ("handoff", "1")])
+    assert t == ic.IPC_OK and f["user"] == ADDR.encode()
+    token = f["token"].decode()
+    assert len(token) == 64 and all(ch in "0123456789abcdef" for ch in token)
+    login = running.aprefix + "login"
+    assert redeem_as(running, token, "pop3", account=login) is None
+    assert wait_for(lambda: "token redeem from uid %d refused" % pwd.getpwnam(login).pw_uid
+                    in running.log(), 5)
+    assert redeem_as(running, token, "imap")[0] == ic.IPC_AUTH_FAIL   # burns it
+    with ic.Client(sock(running)) as c:
+        t, f = c.call(ic.IPC_AUTH_VERIFY, [("user", ADDR), ("pass", PASSWORD),
+                                           ("service", "pop3"), ("client", "127.0.0.1"),
+                                           ("handoff", "1")])
+    token = f["token"].decode()
+    assert redeem_as(running, token, "pop3") == (ic.IPC_OK, {"user": ADDR.encode()})
+    assert redeem_as(running, token, "pop3")[0] == ic.IPC_AUTH_FAIL     # once only
+    assert redeem_as(running, "0" * 64, "pop3")[0] == ic.IPC_AUTH_FAIL
