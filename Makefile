@@ -86,7 +86,7 @@ unit: $(UNIT_BINS) $(TOOL_BINS)
 # Fuzz targets link the library sources compiled with clang's sanitizers.
 # Some #include the service module they test, so every service source is a
 # prerequisite (only the target and the library are compiled).
-SVC_SRCS = $(wildcard queue/*.c deliver/*.c smtpd/*.c auth/*.c master/*.c pop3d/*.c)
+SVC_SRCS = $(wildcard queue/*.c deliver/*.c smtpd/*.c auth/*.c master/*.c pop3d/*.c imapd/*.c imapd/*.h)
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS) $(SVC_SRCS)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
