@@ -20,7 +20,7 @@ LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto 
 # Every program is <folder>/<name>.c plus <folder>/<name>_*.c (and the
 # folder's SHARED_ sources); one binary per role.
 PROGRAMS = master/master master/postern auth/auth smtpd/smtpd queue/queue deliver/local deliver/remote \
-           pop3d/pop3-login pop3d/pop3 queue/sendmail queue/mailq bench/smtp-load bench/smtp-sink
+           pop3d/pop3-login pop3d/pop3 imapd/imap-login imapd/imap queue/sendmail queue/mailq bench/smtp-load bench/smtp-sink
 PRESENT  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p).c),$(p)))
 BINS     = $(foreach p,$(PRESENT),$(BUILD)/$(notdir $(p)))
 
@@ -58,6 +58,10 @@ $(LIB): $(LIB_OBJS)
 # and those one program borrows from another of its folder.
 SHARED_deliver = $(wildcard deliver/agent*.c)
 EXTRA_pop3-login = pop3d/pop3_cmd.c
+# The IMAP command parser: the imap program gets it through its own
+# imapd/imap_*.c; imap-login borrows it.
+EXTRA_imap-login = imapd/imap_parse.c imapd/imap_token.c imapd/imap_fetch.c \
+           imapd/imap_search.c
 
 define program
 $(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(1).c $(wildcard $(1)_*.c) \
@@ -83,14 +87,25 @@ unit: $(UNIT_BINS) $(TOOL_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
 	 if [ $$fail -ne 0 ]; then echo "unit tests failed"; exit 1; fi
 
-# Fuzz targets link the library sources compiled with clang's sanitizers.
-# Some #include the service module they test, so every service source is a
-# prerequisite (only the target and the library are compiled).
+# Fuzz targets link the library compiled once with clang's sanitizers and
+# libFuzzer's coverage instrumentation (fuzzer-no-link: no main) into its
+# own archive.  Some targets #include the service module they test, so every
+# service source is a prerequisite (only the target itself is compiled).
+FUZZ_CFLAGS = -g -O1 -fsanitize=address,undefined -Icommon -MMD -MP
+FUZZ_LIB_OBJS = $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB = $(FUZZ_BUILD)/libpostern-fuzz.a
 SVC_SRCS = $(wildcard queue/*.c deliver/*.c smtpd/*.c auth/*.c master/*.c pop3d/*.c imapd/*.c imapd/*.h)
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRCS) $(SVC_SRCS)
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
-	    -o $@ $< $(LIB_SRCS) $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB) $(SVC_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -131,3 +146,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -maxdepth 3 -name '*.d' 2>/dev/null)

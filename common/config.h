@@ -55,6 +55,11 @@ struct config {
 	time_t pop3_session_timeout;	/* whole session, 2h */
 	uint64_t pop3_max_sessions;	/* 1000 */
 	uint64_t pop3_max_sessions_per_ip;	/* 20 */
+	time_t imap_timeout;		/* idle, 30m (RFC 3501 5.4: at least 30 min) */
+	time_t imap_session_timeout;	/* whole session, 1d */
+	uint64_t imap_max_sessions;	/* 1000 */
+	uint64_t imap_max_sessions_per_ip;	/* 20 */
+	uint64_t imap_max_sessions_per_user;	/* 20 */
 	time_t auth_fail_delay;		/* 2s */
 	uint64_t auth_max_failures;	/* per client address in the window, 10 */
 	time_t auth_failure_window;	/* 15m */

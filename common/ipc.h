@@ -44,9 +44,10 @@ enum ipc_type {
 	IPC_QUEUE_FLUSH,
 	IPC_DELIVER_ORPHAN,	/* agent -> queue after HELLO: "job", "id", "rcpt" */
 	IPC_AUTH_REDEEM,	/* root -> auth: "token", "service" -> OK "user" / AUTH_FAIL */
-	IPC_LOGIN_HANDOFF,	/* *-login -> master: "token", "input", client fd -> OK */
+	IPC_LOGIN_HANDOFF,	/* *-login -> master: "token", "input", ["tag"],
+				   client fd -> OK */
 	IPC_LOGIN_SESSION,	/* master -> mail process on fd 3: "token", "service",
-				   "client", "listener", "input", "tls" */
+				   "client", "listener", "input", "tls", ["tag"] */
 	IPC_TYPE_MAX
 };
 

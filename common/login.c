@@ -4,11 +4,16 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "ipc.h"
 #include "log.h"
 #include "login.h"
@@ -19,6 +24,35 @@
 #define REDEEM_TIMEOUT_MS	10000
 #define PROXY_CHUNK		16384
 #define PROXY_GRACE_MS		5000	/* the mail process's autologout goes first */
+
+void
+login_process_setup(const struct config *cf, const char *listener, int implicit_tls,
+    SSL_CTX **tls_ctx, int *auth_fd)
+{
+	char path[4096];
+	const char *err = NULL;
+
+	*tls_ctx = NULL;
+	if (cf->tls_cert[0] != '\0' &&
+	    (*tls_ctx = tls_server_ctx(cf->tls_cert, cf->tls_key, &err)) == NULL)
+		log_fatal("tls.cert %s / tls.key %s: %s", cf->tls_cert, cf->tls_key, err);
+	if (implicit_tls && *tls_ctx == NULL)
+		log_fatal("listen.%s needs tls.cert and tls.key", listener);
+	if (str_format(path, sizeof(path), "%s/auth.sock", cf->paths_runtime) == -1)
+		log_fatal("%s/auth.sock: path too long", cf->paths_runtime);
+	if ((*auth_fd = ipc_connect(path)) == -1)
+		log_warn("%s: %s (logins will fail temporarily)", path, strerror(errno));
+}
+
+void
+login_process_drop(const struct config *cf)
+{
+	char empty[4096];
+
+	if (str_format(empty, sizeof(empty), "%s/empty", cf->paths_runtime) == -1)
+		log_fatal("%s/empty: path too long", cf->paths_runtime);
+	priv_drop_role(cf, "login", empty);
+}
 
 int
 login_plaintext_ok(enum plaintext_auth policy, int in_tls, const struct sockaddr *client)
@@ -41,6 +75,89 @@ login_token_valid(const char *s, size_t len)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
+}
+
+int
+login_tag_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL || len == 0 || len > LOGIN_TAG_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f || strchr("(){%*\"\\+", s[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+int
+login_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > LOGIN_USER_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Copy field p[0..n) into dst[size]; 0 if it does not fit. */
+static int
+plain_field(char *dst, size_t size, const char *p, size_t n)
+{
+	if (size == 0 || n >= size)
+		return 0;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 1;
+}
+
+/* Split the decoded PLAIN message d[0..n) and copy its fields; 1 or 0. */
+static int
+plain_fields(const char *d, size_t n, char *z, size_t zs, char *c, size_t cs,
+    char *p, size_t ps)
+{
+	const char *n1, *n2, *end = d + n;
+	size_t zl, cl, pl;
+
+	if ((n1 = memchr(d, '\0', n)) == NULL ||
+	    (n2 = memchr(n1 + 1, '\0', (size_t)(end - n1 - 1))) == NULL ||
+	    memchr(n2 + 1, '\0', (size_t)(end - n2 - 1)) != NULL)
+		return 0;
+	zl = (size_t)(n1 - d);
+	cl = (size_t)(n2 - n1 - 1);
+	pl = (size_t)(end - n2 - 1);
+	if (cl == 0 || pl == 0)
+		return 0;
+	if (zl != 0 && (zl != cl || memcmp(d, n1 + 1, cl) != 0))
+		return 0;
+	return plain_field(z, zs, d, zl) && plain_field(c, cs, n1 + 1, cl) &&
+	    plain_field(p, ps, n2 + 1, pl);
+}
+
+int
+login_sasl_plain(const char *b64, size_t len, char *authzid, size_t authzid_size,
+    char *authcid, size_t authcid_size, char *pass, size_t pass_size)
+{
+	struct buf d = BUF_INIT(BASE64_DECODED_MAX(LOGIN_SASL_MAX));
+	int ok = 0;
+
+	if (len > 0 && len <= LOGIN_SASL_MAX && base64_decode(b64, len, &d) == 0 &&
+	    d.len > 0)
+		ok = plain_fields(d.data, d.len, authzid, authzid_size,
+		    authcid, authcid_size, pass, pass_size);
+	buf_free_secret(&d);
+	if (!ok) {
+		if (authzid_size > 0)
+			explicit_bzero(authzid, authzid_size);
+		if (authcid_size > 0)
+			explicit_bzero(authcid, authcid_size);
+		if (pass_size > 0)
+			explicit_bzero(pass, pass_size);
+	}
+	return ok;
 }
 
 /* An address auth gave back: normalized already, or refused. */
@@ -98,16 +215,18 @@ login_verify(int auth_fd, const char *service, const char *client,
 }
 
 int
-login_handoff(int master_fd, const char *token, int client_fd,
+login_handoff(int master_fd, const char *token, const char *tag, int client_fd,
     const void *input, size_t inlen)
 {
 	struct ipc_msg req, ans;
 	int r, v = -1;
 
-	if (inlen > LOGIN_INPUT_MAX)
+	if (inlen > LOGIN_INPUT_MAX ||
+	    (tag != NULL && !login_tag_valid(tag, strlen(tag))))
 		return -1;
 	ipc_msg_init(&req, IPC_LOGIN_HANDOFF);
 	if (ipc_put_str(&req, "token", token) == -1 ||
+	    (tag != NULL && ipc_put_str(&req, "tag", tag) == -1) ||
 	    ipc_put(&req, "input", input != NULL ? input : "", inlen) == -1 ||
 	    ipc_put_fd(&req, client_fd) == -1)
 		log_panic("login: handoff record");
@@ -212,6 +331,29 @@ done:
 	tls_close(t);
 }
 
+int
+login_handoff_client(struct tls_conn *t, const char *token, const char *tag,
+    const void *input, size_t inlen, int idle_ms)
+{
+	int sp[2];
+
+	if (t == NULL)
+		return login_handoff(LOGIN_CHANNEL_FD, token, tag, 0, input, inlen);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	if (login_handoff(LOGIN_CHANNEL_FD, token, tag, sp[0], NULL, 0) == -1) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	close(sp[0]);
+	login_proxy(t, sp[1], input, inlen, idle_ms);
+	close(sp[1]);
+	return 0;
+}
+
 /* Copy a text field of at most max bytes (no NUL) into out[max + 1]. */
 static int
 copy_field(const struct ipc_msg *m, const char *key, char *out, size_t max)
@@ -258,9 +400,9 @@ login_session_receive(const struct config *c, const char *service,
 {
 	struct ipc_msg m;
 	struct pollfd p = { LOGIN_CHANNEL_FD, POLLIN, 0 };
-	const char *token, *input, *tls;
+	const char *token, *input, *tls, *tag;
 	const char *svc;
-	size_t tlen, ilen;
+	size_t tlen, ilen, glen = 0;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -273,15 +415,21 @@ login_session_receive(const struct config *c, const char *service,
 	token = ipc_get(&m, "token", &tlen);
 	input = ipc_get(&m, "input", &ilen);
 	tls = ipc_get_str(&m, "tls", 1);
+	tag = ipc_get(&m, "tag", &glen);
 	r = -1;
 	if (m.type == IPC_LOGIN_SESSION && m.nfds == 0 && login_token_valid(token, tlen) &&
 	    input != NULL && ilen <= LOGIN_INPUT_MAX && tls != NULL &&
 	    (tls[0] == '0' || tls[0] == '1') &&
+	    (tag == NULL || login_tag_valid(tag, glen)) &&
 	    (svc = ipc_get_str(&m, "service", 32)) != NULL && strcmp(svc, service) == 0 &&
 	    copy_field(&m, "client", s->client, sizeof(s->client) - 1) == 0 &&
 	    copy_field(&m, "listener", s->listener, sizeof(s->listener) - 1) == 0 &&
 	    buf_append(&s->input, input, ilen) == 0) {
 		s->tls = tls[0] == '1';
+		if (tag != NULL) {
+			memcpy(s->tag, tag, glen);
+			s->tag[glen] = '\0';
+		}
 		r = redeem(c, token, service, s, err);
 	}
 	ipc_msg_free(&m);
@@ -292,6 +440,57 @@ void
 login_session_free(struct login_session *s)
 {
 	buf_free(&s->input);
+}
+
+/* The slot file name of user: 32 hex digits of SHA-256(user).  0/-1. */
+static int
+slot_name(const char *user, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (size < 33 || EVP_Digest(user, strlen(user), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < 16)
+		return -1;
+	for (i = 0; i < 16; i++)
+		if (str_format(out + 2 * i, size - 2 * i, "%02x", md[i]) == -1)
+			return -1;
+	return 0;
+}
+
+int
+login_user_slot(const struct config *c, const char *user, unsigned max, int *fd_out,
+    const char **err)
+{
+	char dir[4096], path[4096], name[33];
+	unsigned i;
+	int fd;
+
+	*fd_out = -1;
+	*err = "session slot path too long";
+	if (slot_name(user, name, sizeof(name)) == -1 ||
+	    str_format(dir, sizeof(dir), "%s/sessions", c->paths_runtime) == -1)
+		return -1;
+	*err = "cannot create paths.runtime/sessions";
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	for (i = 0; i < max; i++) {
+		*err = "cannot open a session slot";
+		if (str_format(path, sizeof(path), "%s/%s.%u", dir, name, i) == -1 ||
+		    (fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1)
+			return -1;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			*fd_out = fd;
+			return 1;
+		}
+		close(fd);
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			*err = "cannot lock a session slot";
+			return -1;
+		}
+	}
+	*err = "too many sessions for this user";
+	return 0;
 }
 
 int

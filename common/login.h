@@ -1,5 +1,5 @@
 /*
- * login: what the login processes (pop3-login, later imap-login) and the
+ * login: what the login processes (pop3-login, imap-login) and the
  * mail processes they hand over to share; DESIGN.md, "The login/auth/mail
  * split", and docs/login.md for the records.
  *
@@ -31,9 +31,40 @@
 #define LOGIN_PASS_MAX		1024
 #define LOGIN_MAX_TRIES		3	/* failed logins per connection */
 #define LOGIN_AUTH_TIMEOUT_MS	60000	/* > the longest auth.fail_delay */
+#define LOGIN_TAG_MAX		64	/* an IMAP command tag handed over */
+#define LOGIN_SASL_MAX		4096	/* encoded PLAIN response we decode */
+
+/* Login process, as root: the TLS context (NULL without tls.cert; fatal
+ * when listener needs one, implicit_tls) and the connection to auth.sock
+ * (-1 when unreachable: logins then fail temporarily). */
+void login_process_setup(const struct config *cf, const char *listener, int implicit_tls,
+    SSL_CTX **tls_ctx, int *auth_fd);
+/* Login process: become PREFIXlogin chrooted in paths.runtime/empty
+ * (fatal on failure), before reading a byte from the client. */
+void login_process_drop(const struct config *cf);
 
 /* 1 if s[0..len) is a token: exactly LOGIN_TOKEN_LEN lower-case hex digits. */
 int login_token_valid(const char *s, size_t len);
+
+/* 1 if s[0..len) is an IMAP tag (RFC 3501 9: 1*<ASTRING-CHAR except
+ * "+">) of at most LOGIN_TAG_MAX octets. */
+int login_tag_valid(const char *s, size_t len);
+
+/* 1 if p[0..n) is a login name fit for auth and the log: 1 to
+ * LOGIN_USER_MAX octets, no control octet. */
+int login_name_ok(const char *p, size_t n);
+
+/*
+ * Decode an RFC 4616 PLAIN response: base64 of [authzid] NUL authcid NUL
+ * passwd.  Exactly two NULs; authcid and passwd non-empty; authzid empty or
+ * equal to authcid (no proxy authorization).  Each field is copied
+ * NUL-terminated into the caller's array; a field that does not fit is an
+ * error, never truncated.  "=" (empty) and len > LOGIN_SASL_MAX are errors.
+ * 1 on success, 0 if refused (then all three outputs are wiped to "").
+ * The decoded scratch copy is wiped before return.  Pure: no I/O.
+ */
+int login_sasl_plain(const char *b64, size_t len, char *authzid, size_t authzid_size,
+    char *authcid, size_t authcid_size, char *pass, size_t pass_size) WUR;
 
 /* 1 if plaintext credentials may be used: in TLS, or as the policy says
  * (loopback: 127.0.0.0/8, ::1, v4-mapped loopback). */
@@ -49,13 +80,23 @@ int login_verify(int auth_fd, const char *service, const char *client,
     const char *user, size_t ulen, const char *pass, size_t plen,
     char *user_out, char *token, int *limited) WUR;
 
-/* Hand the client to master over LOGIN_CHANNEL_FD: the token, the input
- * already read past the authenticating command (at most LOGIN_INPUT_MAX),
- * and client_fd.  Waits for master's answer.  0 the mail process was
- * started (it answers the client from now on), -1 not (answer
- * [SYS/TEMP]). */
-int login_handoff(int master_fd, const char *token, int client_fd,
+/* Hand the client to master over LOGIN_CHANNEL_FD: the token, the IMAP
+ * tag of the authenticating command (NULL for POP3: no tag field), the
+ * input already read past the authenticating command (at most
+ * LOGIN_INPUT_MAX), and client_fd.  Waits for master's answer.  0 the mail
+ * process was started (it answers the client from now on), -1 not (answer
+ * [SYS/TEMP] / [UNAVAILABLE]). */
+int login_handoff(int master_fd, const char *token, const char *tag, int client_fd,
     const void *input, size_t inlen) WUR;
+
+/* The whole handoff of a verified session on LOGIN_CHANNEL_FD.  Without
+ * TLS (t NULL) the client socket (fd 0) itself goes to master with input;
+ * with TLS the mail process gets one end of a socketpair and this keeps
+ * proxying the other end to t (login_proxy, idle_ms) until the session
+ * ends.  0 handed over (and, with TLS, over); -1 the handoff failed
+ * (logged; the client is still ours to answer). */
+int login_handoff_client(struct tls_conn *t, const char *token, const char *tag,
+    const void *input, size_t inlen, int idle_ms) WUR;
 
 /* After a TLS handoff: copy between the TLS client t and the plaintext
  * socket mail_fd (non-blocking internally, bounded buffers both ways) until
@@ -69,7 +110,8 @@ void login_proxy(struct tls_conn *t, int mail_fd, const void *input, size_t inle
 struct login_session {
 	char user[USERDB_ADDR_MAX + 1];	/* from auth, normalized */
 	char client[64];		/* from master's accept() */
-	char listener[32];		/* "pop3", "pop3s" */
+	char listener[32];		/* "pop3", "pop3s", "imap", "imaps" */
+	char tag[LOGIN_TAG_MAX + 1];	/* IMAP: the tag to answer; "" for POP3 */
 	int tls;			/* the client is behind the TLS proxy */
 	struct buf input;		/* bytes to process before reading fd 0 */
 };
@@ -81,6 +123,16 @@ struct login_session {
 int login_session_receive(const struct config *c, const char *service,
     struct login_session *s, const char **err) WUR;
 void login_session_free(struct login_session *s);
+
+/* Mail process, as root, after login_session_receive: take one of max
+ * concurrent-session slots of user (imap.max_sessions_per_user): an
+ * exclusive flock on paths.runtime/sessions/H.i (H: a hash of the user,
+ * i < max; created 0600, read-only), kept while *fd_out stays open and
+ * released by the kernel when the process ends, crash or not.  1 and
+ * *fd_out (keep it, close-on-exec, across the privilege drop); 0 all
+ * slots are taken (answer [LIMIT]); -1 with *err. */
+int login_user_slot(const struct config *c, const char *user, unsigned max, int *fd_out,
+    const char **err) WUR;
 
 /* The Maildir of a virtual user (paths.mail/DOMAIN/LOCAL) and the account
  * that owns it (PREFIXvmail; in dev mode the invoking user).  0, or -1 with

@@ -141,6 +141,29 @@ maildir_make(const char *dir, int is_folder)
 }
 
 int
+maildir_make_virtual(const char *dir)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(dir, '/');
+	size_t n = slash != NULL ? (size_t)(slash - dir) : 0;
+
+	if (n > 0) {
+		if (n >= sizeof(parent)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(parent, dir, n);
+		parent[n] = '\0';
+		if (mkdir(parent, 0700) == 0) {
+			if (fsync_parent(parent) == -1)
+				return -1;
+		} else if (errno != EEXIST)
+			return -1;
+	}
+	return maildir_make(dir, 0);
+}
+
+int
 maildir_exists(const char *path)
 {
 	static const char *const subs[] = { "tmp", "new", "cur" };

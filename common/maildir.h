@@ -34,6 +34,10 @@ int maildir_folder_valid(const char *name, size_t len) WUR;
  * new entries are made durable (fsync of dir and of its parent).  0/-1
  * (errno). */
 int maildir_make(const char *dir, int is_folder) WUR;
+/* The Maildir of a virtual user, paths.mail/DOMAIN/LOCAL: the domain's
+ * directory (mode 0700, made durable in its parent) if it is missing,
+ * then maildir_make(dir, 0).  0/-1 (errno). */
+int maildir_make_virtual(const char *dir) WUR;
 /* 1 if path is a Maildir (a real directory, not a symlink, with cur/ new/
  * tmp/), 0 if not, -1 on errors other than ENOENT/ENOTDIR. */
 int maildir_exists(const char *path) WUR;

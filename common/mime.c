@@ -828,3 +828,65 @@ mime_count(const struct mime_part *p)
 		n += mime_count(p);
 	return n;
 }
+
+/* ---- header walking (for FETCH HEADER.FIELDS and SEARCH HEADER) ---- */
+
+int
+mime_hfield_next(const char *m, size_t hdr_end, size_t *pos,
+    struct mime_hfield *f)
+{
+	size_t i = *pos, le, ce, j, k;
+
+	if (i >= hdr_end)
+		return 0;
+	le = line_end(m, i, hdr_end);
+	ce = content_end(m, i, le);
+	if (ce == i)
+		return 0;	/* the empty line */
+	f->start = i;
+	f->nlen = 0;
+	f->vstart = i;
+	if (m[i] != ' ' && m[i] != '\t') {
+		for (j = i; j < ce && m[j] > 32 && m[j] < 127 && m[j] != ':'; j++)
+			;
+		k = j;
+		while (j < ce && (m[j] == ' ' || m[j] == '\t'))
+			j++;
+		if (j < ce && m[j] == ':' && k > i) {
+			f->nlen = k - i;
+			f->vstart = j + 1;
+		}
+	}
+	for (i = le; i < hdr_end && (m[i] == ' ' || m[i] == '\t'); )
+		i = line_end(m, i, hdr_end);
+	f->end = *pos = i;
+	return 1;
+}
+
+int
+mime_hfield_is(const char *m, const struct mime_hfield *f, const char *name,
+    size_t nlen)
+{
+	return f->nlen == nlen && nlen > 0 &&
+	    strncasecmp(m + f->start, name, nlen) == 0;
+}
+
+int
+mime_hfield_value(const char *m, const struct mime_hfield *f, struct buf *out)
+{
+	size_t i = f->vstart, le, ce, k, s;
+
+	while (i < f->end) {
+		le = line_end(m, i, f->end);
+		ce = content_end(m, i, le);
+		for (s = k = i; k <= ce; k++) {
+			if (k < ce && m[k] != '\0')
+				continue;
+			if (k > s && buf_append(out, m + s, k - s) == -1)
+				return -1;
+			s = k + 1;
+		}
+		i = le;
+	}
+	return 0;
+}

@@ -119,4 +119,24 @@ int mime_decode_words(const char *s, size_t n, struct buf *out) WUR;
  * mime_parse for the envelope, public for tests and SEARCH. */
 void mime_parse_addrs(const char *s, size_t n, struct mime_addrlist *list);
 void mime_addrlist_free(struct mime_addrlist *list);
+/* One field of a header, for walking a part's header [hdr_start, hdr_end)
+ * with mime_hfield_next (same line rules as mime_parse).  [start, end) is
+ * the field with its continuation lines and their line ends; its name is
+ * [start, start + nlen) (nlen 0: a continuation line with no field before
+ * it); its value starts at vstart (after the colon). */
+struct mime_hfield {
+	size_t start, end, nlen, vstart;
+};
+
+/* The next field of the header [*pos, hdr_end) of m: 1 with *f set and
+ * *pos moved past it, or 0 at the empty line or hdr_end. */
+int mime_hfield_next(const char *m, size_t hdr_end, size_t *pos,
+    struct mime_hfield *f);
+/* 1 if f's name is name (ASCII case-insensitive). */
+int mime_hfield_is(const char *m, const struct mime_hfield *f,
+    const char *name, size_t nlen);
+/* Append f's value unfolded (line ends removed, NULs dropped, not
+ * trimmed, not decoded) to out: 0, or -1 (out's limit). */
+int mime_hfield_value(const char *m, const struct mime_hfield *f,
+    struct buf *out) WUR;
 #endif

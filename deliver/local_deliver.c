@@ -94,15 +94,8 @@ mailbox_dir(const struct local_child *lc, char *dir, size_t dirsize,
 		return local_result_set(r, "defer 4.3.0 mailbox path too long"), -1;
 	if ((e = maildir_exists(dir)) == 1)
 		return 0;
-	if (e == 0 && t->kind == LOCAL_VIRTUAL) {
-		/* the domain's directory, made durable in paths.mail */
-		if (mkdir(domdir, 0700) == 0) {
-			if (fsync_dir(lc->c->paths_mail) == -1)
-				e = -1;
-		} else if (errno != EEXIST)
-			e = -1;
-	}
-	if (e == -1 || maildir_make(dir, 0) == -1) {
+	if (e == -1 || (t->kind == LOCAL_VIRTUAL ? maildir_make_virtual(dir) :
+	    maildir_make(dir, 0)) == -1) {
 		log_warn("cannot create the Maildir %s: %s", dir, strerror(errno));
 		local_result_set(r, "defer 4.3.0 cannot create the mailbox: %s",
 		    strerror(errno));

@@ -1,6 +1,7 @@
 /*
  * imap_fetch: the FETCH attribute list (RFC 3501 6.4.5, 9: fetch-att,
- * section, partial, the ALL/FAST/FULL macros) for the command parser.
+ * section, partial, the ALL/FAST/FULL macros, RFC 7162's MODSEQ) for the
+ * command parser.
  * Input is untrusted network text.
  */
 #include <string.h>
@@ -122,6 +123,7 @@ static const struct {
 	{ "UID", IMAP_F_UID }, { "RFC822", IMAP_F_RFC822 },
 	{ "RFC822.HEADER", IMAP_F_RFC822_HEADER }, { "RFC822.TEXT", IMAP_F_RFC822_TEXT },
 	{ "BODY.PEEK", IMAP_F_BODY_SECTION },
+	{ "MODSEQ", IMAP_F_MODSEQ },		/* RFC 7162 3.1.4 */
 };
 
 /* One fetch-att. */

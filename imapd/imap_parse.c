@@ -35,6 +35,9 @@ static const char *const imap_errs[IMAP_E_COUNT] = {
 	[IMAP_E_DATE] = "Invalid date",
 	[IMAP_E_STATUS] = "Invalid STATUS item",
 	[IMAP_E_AUTH] = "Invalid SASL mechanism or response",
+	[IMAP_E_PARAM] = "Invalid parameter or modifier",
+	[IMAP_E_LIST] = "Invalid LIST option",
+	[IMAP_E_RETURN] = "Invalid RETURN option",
 };
 
 const char *
@@ -120,6 +123,70 @@ args_mailbox(struct imap_p *s)
 	return imap_sp(s) && imap_mailbox(s, &s->c->a);
 }
 
+/* Step over SP "(" if both are next (an optional parameter or modifier
+ * list); 1 or 0 (nothing moved). */
+static int
+sp_open(struct imap_p *s)
+{
+	if (s->len - s->i < 2 || s->p[s->i] != ' ' || s->p[s->i + 1] != '(')
+		return 0;
+	s->i += 2;
+	return 1;
+}
+
+/* Step over SP and the whole keyword name if they are next; 1 or 0
+ * (nothing moved). */
+static int
+sp_keyword(struct imap_p *s, const char *name)
+{
+	size_t n = strlen(name), end = s->i + 1 + n;
+
+	if (s->len - s->i < n + 1 || s->p[s->i] != ' ' ||
+	    strncasecmp(s->p + s->i + 1, name, n) != 0 ||
+	    (end < s->len && imap_word_char((unsigned char)s->p[end])))
+		return 0;
+	s->i = end;
+	return 1;
+}
+
+/* select = ("SELECT" / "EXAMINE") SP mailbox [SP "(" select-param
+ * *(SP select-param) ")"] (RFC 4466 2.1); the one param is CONDSTORE
+ * (RFC 7162 3.1.8). */
+static int
+args_select(struct imap_p *s)
+{
+	static const char *const params[] = { "CONDSTORE" };
+
+	if (!args_mailbox(s))
+		return 0;
+	if (!sp_open(s))
+		return 1;	/* the caller judges what follows */
+	do {
+		if (imap_keyword(s, params, 1, IMAP_E_PARAM) == 1)
+			return 0;
+		s->c->condstore = 1;
+	} while (imap_eat(s, ' '));
+	return imap_need(s, ')', IMAP_E_PARAM);
+}
+
+/* The modifier list after its "(": name SP mod-sequence, once (RFC 4466
+ * fetch-modifiers / store-modifiers with RFC 7162's CHANGEDSINCE and
+ * UNCHANGEDSINCE); zero: the value is a mod-sequence-valzer. */
+static int
+modifiers(struct imap_p *s, const char *name, int zero, int *has, uint64_t *v)
+{
+	do {
+		if (imap_keyword(s, &name, 1, IMAP_E_PARAM) == 1)
+			return 0;
+		if (*has)
+			return imap_fail(s, IMAP_E_PARAM);
+		*has = 1;
+		if (!imap_sp(s) || !imap_modseq(s, zero, v))
+			return 0;
+	} while (imap_eat(s, ' '));
+	return imap_need(s, ')', IMAP_E_PARAM);
+}
+
 static int
 args_rename(struct imap_p *s)
 {
@@ -134,6 +201,7 @@ list_char(int ch)
 	return imap_astring_char(ch) || ch == '%' || ch == '*';
 }
 
+/* LSUB SP mailbox SP list-mailbox */
 static int
 args_list(struct imap_p *s)
 {
@@ -141,26 +209,126 @@ args_list(struct imap_p *s)
 	    imap_astring_with(s, &s->c->b, list_char);
 }
 
+/* "(" status-att *(SP status-att) ")" into c->status; the bit of
+ * atts[k] is 1 << k (IMAP_STATUS_*). */
 static int
-args_status(struct imap_p *s)
+status_atts(struct imap_p *s)
 {
 	static const char *const atts[] = { "MESSAGES", "RECENT", "UIDNEXT",
-	    "UIDVALIDITY", "UNSEEN" };
-	const char *w;
-	size_t n, k;
+	    "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ" };
+	const size_t natts = sizeof(atts) / sizeof(atts[0]);
+	size_t k;
 
-	if (!imap_sp(s) || !imap_mailbox(s, &s->c->a) || !imap_sp(s) ||
-	    !imap_need(s, '(', IMAP_E_STATUS))
+	if (!imap_need(s, '(', IMAP_E_STATUS))
 		return 0;
 	do {
-		n = imap_span(s, &w, imap_word_char);
-		for (k = 0; k < 5 && !imap_word_is(w, n, atts[k]); k++)
-			;
-		if (k == 5)
-			return imap_fail(s, s->i == s->len ? IMAP_E_MISSING : IMAP_E_STATUS);
+		if ((k = imap_keyword(s, atts, natts, IMAP_E_STATUS)) == natts)
+			return 0;
 		s->c->status |= 1u << k;
 	} while (imap_eat(s, ' '));
 	return imap_need(s, ')', IMAP_E_STATUS);
+}
+
+static int
+args_status(struct imap_p *s)
+{
+	return imap_sp(s) && imap_mailbox(s, &s->c->a) && imap_sp(s) && status_atts(s);
+}
+
+/* list-select-opts after its "(" (RFC 5258 6, 6154 6): "()" allowed;
+ * RECURSIVEMATCH needs a base option (SUBSCRIBED or SPECIAL-USE). */
+static int
+list_select(struct imap_p *s)
+{
+	static const char *const opts[] = { "SUBSCRIBED", "REMOTE", "RECURSIVEMATCH",
+	    "SPECIAL-USE" };
+	unsigned *sel = &s->c->list_select;
+	size_t k;
+
+	if (!imap_eat(s, ')')) {
+		do {
+			if ((k = imap_keyword(s, opts, 4, IMAP_E_LIST)) == 4)
+				return 0;
+			*sel |= 1u << k;	/* IMAP_LSEL_*, in opts' order */
+		} while (imap_eat(s, ' '));
+		if (!imap_need(s, ')', IMAP_E_LIST))
+			return 0;
+	}
+	if ((*sel & IMAP_LSEL_RECURSIVEMATCH) &&
+	    !(*sel & (IMAP_LSEL_SUBSCRIBED | IMAP_LSEL_SPECIAL_USE)))
+		return imap_fail(s, IMAP_E_LIST);
+	return 1;
+}
+
+/* list-return-opts after "RETURN" (RFC 5258, 5819 STATUS, 6154):
+ * SP "(" [return-option *(SP return-option)] ")" */
+static int
+list_return(struct imap_p *s)
+{
+	static const char *const opts[] = { "SUBSCRIBED", "CHILDREN", "SPECIAL-USE",
+	    "STATUS" };
+	unsigned *ret = &s->c->list_return;
+	size_t k;
+
+	if (!imap_sp(s) || !imap_need(s, '(', IMAP_E_LIST))
+		return 0;
+	if (imap_eat(s, ')'))
+		return 1;
+	do {
+		if ((k = imap_keyword(s, opts, 4, IMAP_E_LIST)) == 4)
+			return 0;
+		/* bit k is IMAP_LRET_*, in opts' order; STATUS once, with items */
+		if ((1u << k) == IMAP_LRET_STATUS &&
+		    ((*ret & IMAP_LRET_STATUS) || !imap_sp(s) || !status_atts(s)))
+			return imap_fail(s, IMAP_E_LIST);
+		*ret |= 1u << k;
+	} while (imap_eat(s, ' '));
+	return imap_need(s, ')', IMAP_E_LIST);
+}
+
+/* list-mailbox into the next of c->strs */
+static int
+list_pattern(struct imap_p *s)
+{
+	struct imap_cmd *c = s->c;
+
+	if (c->nstrs == IMAP_STRS_MAX)
+		return imap_fail(s, IMAP_E_LIMIT);
+	return imap_astring_with(s, &c->strs[c->nstrs++], list_char);
+}
+
+/* list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+ *        [SP list-return-opts]			(RFC 5258 6)
+ * mbox-or-pat = list-mailbox / "(" list-mailbox *(SP list-mailbox) ")" */
+static int
+args_list_ext(struct imap_p *s)
+{
+	struct imap_cmd *c = s->c;
+
+	if (!imap_sp(s))
+		return 0;
+	if (imap_eat(s, '(')) {
+		c->list_extended = 1;
+		if (!list_select(s) || !imap_sp(s))
+			return 0;
+	}
+	if (!imap_mailbox(s, &c->a) || !imap_sp(s))
+		return 0;
+	if (imap_eat(s, '(')) {
+		c->list_extended = 1;
+		do {
+			if (!list_pattern(s))
+				return 0;
+		} while (imap_eat(s, ' '));
+		if (!imap_need(s, ')', IMAP_E_SYNTAX))
+			return 0;
+	} else if (!list_pattern(s))
+		return 0;
+	c->b = c->strs[0];
+	if (!sp_keyword(s, "RETURN"))
+		return 1;	/* the caller judges what follows */
+	c->list_extended = 1;
+	return list_return(s);
 }
 
 /* append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal */
@@ -183,13 +351,23 @@ args_append(struct imap_p *s)
 	return imap_literal_span(s, &c->msg_off, &c->msg_len);
 }
 
+/* fetch = "FETCH" SP sequence-set SP (macro / fetch-att / "(" ... ")")
+ * [SP "(" "CHANGEDSINCE" SP mod-sequence-value ")"] (RFC 4466, 7162) */
 static int
 args_fetch(struct imap_p *s)
 {
-	return imap_sp(s) && imap_seqset(s, &s->c->set) && imap_sp(s) && imap_fetch_atts(s);
+	struct imap_cmd *c = s->c;
+
+	if (!imap_sp(s) || !imap_seqset(s, &c->set) || !imap_sp(s) || !imap_fetch_atts(s))
+		return 0;
+	if (!sp_open(s))
+		return 1;
+	return modifiers(s, "CHANGEDSINCE", 0, &c->has_changedsince, &c->changedsince);
 }
 
-/* store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
+/* store = "STORE" SP sequence-set [SP "(" "UNCHANGEDSINCE" SP
+ * mod-sequence-valzer ")"] SP store-att-flags (RFC 4466, 7162)
+ * store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP
  * (flag-list / (flag *(SP flag))) */
 static int
 args_store(struct imap_p *s)
@@ -198,7 +376,12 @@ args_store(struct imap_p *s)
 	const char *w;
 	size_t n;
 
-	if (!imap_sp(s) || !imap_seqset(s, &c->set) || !imap_sp(s))
+	if (!imap_sp(s) || !imap_seqset(s, &c->set))
+		return 0;
+	if (sp_open(s) && !modifiers(s, "UNCHANGEDSINCE", 1, &c->has_unchangedsince,
+	    &c->unchangedsince))
+		return 0;
+	if (!imap_sp(s))
 		return 0;
 	c->store_op = imap_eat(s, '+') ? IMAP_STORE_ADD : imap_eat(s, '-') ? IMAP_STORE_DEL :
 	    IMAP_STORE_SET;
@@ -307,14 +490,14 @@ static const struct imap_verbdef {
 	{ "STARTTLS", IMAP_V_STARTTLS, args_none, 0, IMAP_IN_N },
 	{ "AUTHENTICATE", IMAP_V_AUTHENTICATE, args_auth, 0, IMAP_IN_N },
 	{ "LOGIN", IMAP_V_LOGIN, args_login, 0, IMAP_IN_N },
-	{ "SELECT", IMAP_V_SELECT, args_mailbox, 0, IMAP_IN_AS },
-	{ "EXAMINE", IMAP_V_EXAMINE, args_mailbox, 0, IMAP_IN_AS },
+	{ "SELECT", IMAP_V_SELECT, args_select, 0, IMAP_IN_AS },
+	{ "EXAMINE", IMAP_V_EXAMINE, args_select, 0, IMAP_IN_AS },
 	{ "CREATE", IMAP_V_CREATE, args_mailbox, 0, IMAP_IN_AS },
 	{ "DELETE", IMAP_V_DELETE, args_mailbox, 0, IMAP_IN_AS },
 	{ "RENAME", IMAP_V_RENAME, args_rename, 0, IMAP_IN_AS },
 	{ "SUBSCRIBE", IMAP_V_SUBSCRIBE, args_mailbox, 0, IMAP_IN_AS },
 	{ "UNSUBSCRIBE", IMAP_V_UNSUBSCRIBE, args_mailbox, 0, IMAP_IN_AS },
-	{ "LIST", IMAP_V_LIST, args_list, 0, IMAP_IN_AS },
+	{ "LIST", IMAP_V_LIST, args_list_ext, 0, IMAP_IN_AS },
 	{ "LSUB", IMAP_V_LSUB, args_list, 0, IMAP_IN_AS },
 	{ "STATUS", IMAP_V_STATUS, args_status, 0, IMAP_IN_AS },
 	{ "APPEND", IMAP_V_APPEND, args_append, 0, IMAP_IN_AS },

@@ -1,12 +1,14 @@
 /*
  * imap_parse: the pure IMAP4rev1 command parser (RFC 3501 section 9, with
  * LITERAL+ 7888, SASL-IR 4959, IDLE, ENABLE, ID, NAMESPACE, UNSELECT, MOVE,
- * UIDPLUS UID EXPUNGE).  Used by imap-login and imap.  Trusts nothing:
- * input is (pointer, length) straight from the network; no I/O, no globals;
- * every list has a fixed cap and the only allocation is one string arena
- * bounded by the input length.  Implemented by imap_parse.c (commands, the
- * reader) with imap_token.c, imap_fetch.c and imap_search.c (internal API
- * in imap_token.h); a program using it links all four.
+ * UIDPLUS UID EXPUNGE, CONDSTORE 7162, ESEARCH 4731, LIST-EXTENDED 5258,
+ * LIST-STATUS 5819, SPECIAL-USE 6154 LIST options).  Used by imap-login
+ * and imap.  Trusts nothing: input is (pointer, length) straight from the
+ * network; no I/O, no globals; every list has a fixed cap and the only
+ * allocation is one string arena bounded by the input length.
+ * Implemented by imap_parse.c (commands, the reader) with imap_token.c,
+ * imap_fetch.c and imap_search.c (internal API in imap_token.h); a program
+ * using it links all four.
  */
 #ifndef POSTERN_IMAP_PARSE_H
 #define POSTERN_IMAP_PARSE_H
@@ -27,7 +29,14 @@
  *   set is IMAP_STAR; ranges are kept as sent ("*:3" is *, 3);
  * - the mailbox name INBOX in any case is returned as "INBOX"; other names
  *   are returned as sent (modified UTF-7 is decoded by imap_mutf7.h);
- * - dates are checked against the calendar (29-Feb only in leap years).
+ * - dates are checked against the calendar (29-Feb only in leap years);
+ * - mod-sequences (RFC 7162) are 1*DIGIT in 1..2^63-1 (mod-sequence-value)
+ *   or 0..2^63-1 (mod-sequence-valzer), leading zeros allowed as the ABNF
+ *   does; out of range is IMAP_E_NUMBER;
+ * - modifier, parameter and option lists (RFC 4466 SELECT parameters,
+ *   FETCH/STORE modifiers, LIST selection/return options, SEARCH RETURN)
+ *   take only the names listed below, each at most once where a value
+ *   follows it; an unknown name is an error (RFC 5258 3, 4466 2.1).
  */
 #define IMAP_TAG_MAX		64	/* octets of a tag */
 #define IMAP_DEPTH_MAX		16	/* nested parentheses / search depth */
@@ -65,6 +74,12 @@ enum imap_err {
 	IMAP_E_DATE,		/* malformed date or date-time */
 	IMAP_E_STATUS,		/* unknown STATUS item */
 	IMAP_E_AUTH,		/* bad SASL mechanism or initial response */
+	IMAP_E_PARAM,		/* SELECT parameter / FETCH or STORE modifier
+				 * unknown, repeated or malformed */
+	IMAP_E_LIST,		/* LIST selection or return option unknown,
+				 * repeated STATUS, or RECURSIVEMATCH alone */
+	IMAP_E_RETURN,		/* SEARCH RETURN option unknown or malformed;
+				 * SAVE (RFC 5182) is refused too */
 	IMAP_E_COUNT
 };
 
@@ -109,6 +124,7 @@ enum imap_fatt {
 	IMAP_F_BODY, IMAP_F_BODYSTRUCTURE, IMAP_F_UID, IMAP_F_RFC822,
 	IMAP_F_RFC822_HEADER, IMAP_F_RFC822_TEXT,
 	IMAP_F_BODY_SECTION,	/* BODY[...] / BODY.PEEK[...] */
+	IMAP_F_MODSEQ,		/* MODSEQ (RFC 7162 3.1.4) */
 };
 
 enum imap_spec {
@@ -148,6 +164,9 @@ enum imap_skey {
 	IMAP_K_LARGER, IMAP_K_SMALLER,
 	/* set */
 	IMAP_K_SEQSET, IMAP_K_UID,
+	/* MODSEQ [entry-name entry-type-req] mod-sequence-valzer (RFC 7162
+	 * 3.1.5): modseq, entry name in str, type in entry */
+	IMAP_K_MODSEQ,
 	IMAP_K_COUNT
 };
 
@@ -155,6 +174,9 @@ struct imap_date {
 	uint16_t year;		/* 1..9999 */
 	uint8_t mon, day;	/* 1..12, 1..31 (checked against the month) */
 };
+
+/* The entry-type-req of a MODSEQ search key (RFC 7162 3.1.5). */
+enum imap_entry { IMAP_ENTRY_NONE, IMAP_ENTRY_PRIV, IMAP_ENTRY_SHARED, IMAP_ENTRY_ALL };
 
 /* A search node; children are linked through child/next (-1: none).
  * AND: all children; OR: exactly two; NOT: exactly one. */
@@ -165,6 +187,12 @@ struct imap_snode {
 	struct imap_date date;
 	uint32_t num;
 	struct imap_set set;
+	uint64_t modseq;	/* MODSEQ: 0..2^63-1 */
+	/* MODSEQ: the entry-type-req when an entry name was given (str: a
+	 * quoted string, "/flags/" (any case) then a flag, decoded: the
+	 * wire's "/flags/\\draft" is /flags/\draft);
+	 * IMAP_ENTRY_NONE and str unset otherwise.  May be ignored. */
+	enum imap_entry entry;
 };
 
 #define IMAP_STATUS_MESSAGES	0x01
@@ -172,6 +200,24 @@ struct imap_snode {
 #define IMAP_STATUS_UIDNEXT	0x04
 #define IMAP_STATUS_UIDVALIDITY	0x08
 #define IMAP_STATUS_UNSEEN	0x10
+#define IMAP_STATUS_HIGHESTMODSEQ 0x20	/* RFC 7162 3.1.2.3 */
+
+/* ESEARCH RETURN options (RFC 4731 3), bits of imap_cmd.search_ret. */
+#define IMAP_RET_MIN	0x01
+#define IMAP_RET_MAX	0x02
+#define IMAP_RET_ALL	0x04
+#define IMAP_RET_COUNT	0x08
+
+/* LIST selection options (RFC 5258 3.1, 6154 5.1), imap_cmd.list_select */
+#define IMAP_LSEL_SUBSCRIBED	 0x01
+#define IMAP_LSEL_REMOTE	 0x02
+#define IMAP_LSEL_RECURSIVEMATCH 0x04	/* only with SUBSCRIBED/SPECIAL-USE */
+#define IMAP_LSEL_SPECIAL_USE	 0x08
+/* LIST return options (RFC 5258 3.2, 5819, 6154 5.2), imap_cmd.list_return */
+#define IMAP_LRET_SUBSCRIBED	0x01
+#define IMAP_LRET_CHILDREN	0x02
+#define IMAP_LRET_SPECIAL_USE	0x04
+#define IMAP_LRET_STATUS	0x08	/* items in imap_cmd.status */
 
 /* One parsed command.  It is large (about 40 KB, the fixed arrays): a
  * session allocates one and reuses it. */
@@ -184,7 +230,8 @@ struct imap_cmd {
 	 * of SELECT EXAMINE CREATE DELETE SUBSCRIBE UNSUBSCRIBE STATUS
 	 * APPEND, RENAME's source, LIST/LSUB's reference.
 	 * b: LOGIN password, AUTHENTICATE initial response (base64 as sent),
-	 * RENAME's target, COPY/MOVE's target, LIST/LSUB's pattern. */
+	 * RENAME's target, COPY/MOVE's target, LIST/LSUB's pattern (LIST:
+	 * the first of strs, see list_extended below). */
 	struct imap_str a, b;
 	int has_ir;			/* AUTHENTICATE: IR given ("=": empty) */
 	struct imap_set set;		/* FETCH/STORE/COPY/MOVE/UID EXPUNGE */
@@ -203,19 +250,48 @@ struct imap_cmd {
 	uint8_t hour, min, sec;
 	int zone;			/* minutes east of UTC */
 	size_t msg_off, msg_len;	/* APPEND literal: cmd[msg_off..+msg_len) */
-	/* STATUS */
+	/* STATUS items (IMAP_STATUS_*); also LIST ... RETURN (STATUS (...)) */
 	unsigned status;
 	/* SEARCH: root is node 0 (AND) */
 	struct imap_str charset;
 	struct imap_snode search[IMAP_SEARCH_MAX];
 	size_t nsearch;
 	/* ENABLE capabilities, ID field/value pairs (value nil: NIL),
-	 * HEADER.FIELDS names */
+	 * HEADER.FIELDS names, LIST patterns */
 	struct imap_str strs[IMAP_STRS_MAX];
 	size_t nstrs;
 	int id_nil;			/* ID NIL */
 	struct imap_range ranges[IMAP_RANGES_MAX];
 	size_t nranges;
+
+	/* ---- extensions; all 0 unless the syntax was sent ---- */
+	/* SELECT/EXAMINE mailbox (CONDSTORE) (RFC 7162 3.1.8) */
+	int condstore;
+	/* FETCH / UID FETCH ... (CHANGEDSINCE n) (RFC 7162 3.1.4.1):
+	 * has_changedsince set, changedsince 1..2^63-1.  The server must
+	 * then also return MODSEQ (not added to fetch[]).  QRESYNC's
+	 * VANISHED modifier is refused (IMAP_E_PARAM). */
+	int has_changedsince;
+	uint64_t changedsince;
+	/* STORE / UID STORE set (UNCHANGEDSINCE n) ... (RFC 7162 3.1.3):
+	 * has_unchangedsince set, unchangedsince 0..2^63-1 (0 is a real
+	 * condition that every message fails: test has_unchangedsince) */
+	int has_unchangedsince;
+	uint64_t unchangedsince;
+	/* SEARCH / UID SEARCH RETURN (...) (RFC 4731): has_return set and
+	 * search_ret the IMAP_RET_* bits given; "RETURN ()" is IMAP_RET_ALL.
+	 * Without RETURN both are 0 (a plain SEARCH response). */
+	int has_return;
+	unsigned search_ret;
+	/* LIST (not LSUB) in the extended form of RFC 5258: list_extended is
+	 * set when selection options (even "()"), a parenthesised pattern
+	 * list or RETURN (even "()") was given.  Every pattern, the single
+	 * one of the basic form included, is in strs[0..nstrs) (b is
+	 * strs[0]); a is the reference as before.  list_select: the
+	 * IMAP_LSEL_* bits; list_return: the IMAP_LRET_* bits, with the
+	 * STATUS items of IMAP_LRET_STATUS (RFC 5819) in status. */
+	int list_extended;
+	unsigned list_select, list_return;
 };
 
 /*

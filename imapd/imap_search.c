@@ -1,7 +1,8 @@
 /*
  * imap_search: SEARCH arguments (RFC 3501 6.4.4, 9: every search-key,
- * CHARSET, nested OR/NOT/parentheses) into the command's node array, with
- * the depth capped at IMAP_DEPTH_MAX.  Input is untrusted network text.
+ * CHARSET, nested OR/NOT/parentheses, RFC 7162's MODSEQ key, RFC 4731's
+ * RETURN options) into the command's node array, with the depth capped at
+ * IMAP_DEPTH_MAX.  Input is untrusted network text.
  */
 #include <string.h>
 #include <strings.h>
@@ -9,7 +10,7 @@
 #include "imap_token.h"
 
 enum imap_sarg { SA_NONE, SA_STR, SA_KEYWORD, SA_HEADER, SA_DATE, SA_NUM,
-    SA_SET, SA_NOT, SA_OR };
+    SA_SET, SA_NOT, SA_OR, SA_MODSEQ };
 
 static const struct {
 	const char *name;
@@ -36,6 +37,7 @@ static const struct {
 	{ "LARGER", IMAP_K_LARGER, SA_NUM }, { "SMALLER", IMAP_K_SMALLER, SA_NUM },
 	{ "UID", IMAP_K_UID, SA_SET },
 	{ "NOT", IMAP_K_NOT, SA_NOT }, { "OR", IMAP_K_OR, SA_OR },
+	{ "MODSEQ", IMAP_K_MODSEQ, SA_MODSEQ },
 };
 
 static int search_key(struct imap_p *, int depth, int16_t *);
@@ -75,6 +77,48 @@ search_list(struct imap_p *s, int depth, int16_t parent, int close)
 	return close == -1 || imap_need(s, close, IMAP_E_SEARCH);
 }
 
+/* entry-flag-name as decoded: "/flags/" then a flag ("\\" atom or atom),
+ * the prefix in any case (RFC 7162 7). */
+static int
+entry_name(const char *e, size_t n)
+{
+	size_t i = 7;
+
+	if (n <= i || strncasecmp(e, "/flags/", 7) != 0)
+		return 0;
+	i += e[i] == '\\';
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (!imap_atom_char((unsigned char)e[i]))
+			return 0;
+	return 1;
+}
+
+/* search-modsequence after "MODSEQ" SP (RFC 7162 7):
+ * [entry-name SP entry-type-req SP] mod-sequence-valzer */
+static int
+search_modseq(struct imap_p *s, struct imap_snode *n)
+{
+	static const char *const types[] = { "PRIV", "SHARED", "ALL" };
+	size_t k;
+
+	if (imap_cur(s) == '"') {
+		if (!imap_string(s, &n->str))
+			return 0;
+		if (!entry_name(imap_str(s->c, n->str), n->str.len))
+			return imap_fail(s, IMAP_E_SEARCH);
+		if (!imap_sp(s))
+			return 0;
+		if ((k = imap_keyword(s, types, 3, IMAP_E_SEARCH)) == 3)
+			return 0;
+		n->entry = (enum imap_entry)(IMAP_ENTRY_PRIV + k);
+		if (!imap_sp(s))
+			return 0;
+	}
+	return imap_modseq(s, 1, &n->modseq);
+}
+
 /* The argument of key *idx as kind a. */
 static int
 search_arg(struct imap_p *s, int depth, enum imap_sarg a, int16_t idx)
@@ -107,6 +151,8 @@ search_arg(struct imap_p *s, int depth, enum imap_sarg a, int16_t idx)
 			return 0;
 		s->c->search[idx].child = k1;
 		return 1;
+	case SA_MODSEQ:
+		return search_modseq(s, n);
 	case SA_OR:
 		if (!search_key(s, depth + 1, &k1) || !imap_sp(s) ||
 		    !search_key(s, depth + 1, &k2))
@@ -145,7 +191,32 @@ search_key(struct imap_p *s, int depth, int16_t *idx)
 	return imap_fail(s, n == 0 && s->i == s->len ? IMAP_E_MISSING : IMAP_E_SEARCH);
 }
 
-/* search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key) */
+/* search-return-opts after "RETURN" SP (RFC 4731 3): "(" [opt *(SP opt)]
+ * ")" then SP; "()" means ALL.  SAVE (RFC 5182) is refused. */
+static int
+search_return(struct imap_p *s)
+{
+	static const char *const opts[] = { "MIN", "MAX", "ALL", "COUNT" };
+	struct imap_cmd *c = s->c;
+	size_t k;
+
+	c->has_return = 1;
+	if (!imap_need(s, '(', IMAP_E_RETURN))
+		return 0;
+	if (imap_eat(s, ')')) {
+		c->search_ret = IMAP_RET_ALL;
+		return imap_sp(s);
+	}
+	do {
+		if ((k = imap_keyword(s, opts, 4, IMAP_E_RETURN)) == 4)
+			return 0;
+		c->search_ret |= 1u << k;	/* IMAP_RET_*, in opts' order */
+	} while (imap_eat(s, ' '));
+	return imap_need(s, ')', IMAP_E_RETURN) && imap_sp(s);
+}
+
+/* search = "SEARCH" [SP "RETURN" SP "(" ... ")"] [SP "CHARSET" SP astring]
+ * 1*(SP search-key) */
 int
 imap_search_args(struct imap_p *s)
 {
@@ -153,6 +224,11 @@ imap_search_args(struct imap_p *s)
 
 	if (!imap_sp(s))
 		return 0;
+	if (s->len - s->i >= 7 && strncasecmp(s->p + s->i, "RETURN ", 7) == 0) {
+		s->i += 7;
+		if (!search_return(s))
+			return 0;
+	}
 	if (s->len - s->i >= 8 && strncasecmp(s->p + s->i, "CHARSET ", 8) == 0) {
 		s->i += 8;
 		if (!imap_astring(s, &s->c->charset) || !imap_sp(s))

@@ -88,6 +88,21 @@ imap_word_is(const char *w, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(w, name, n) == 0;
 }
 
+/* The keyword at the cursor among names[0..n): its index, or n after
+ * recording e (MISSING at the end). */
+size_t
+imap_keyword(struct imap_p *s, const char *const *names, size_t n, enum imap_err e)
+{
+	const char *w;
+	size_t len = imap_span(s, &w, imap_word_char), k;
+
+	for (k = 0; k < n && !imap_word_is(w, len, names[k]); k++)
+		;
+	if (k == n)
+		imap_fail(s, len == 0 && s->i == s->len ? IMAP_E_MISSING : e);
+	return k;
+}
+
 /* Append p[0..n) and a NUL to the arena. */
 int
 imap_put(struct imap_p *s, const char *p, size_t n, struct imap_str *out)
@@ -118,6 +133,29 @@ imap_number(struct imap_p *s, int nz, uint32_t *v)
 	if (s->i == st)
 		return imap_fail(s, s->i == s->len ? IMAP_E_MISSING : IMAP_E_NUMBER);
 	*v = (uint32_t)x;
+	return 1;
+}
+
+/* mod-sequence-value = 1*DIGIT, 1..2^63-1; valzer ("0" too) if zero. */
+int
+imap_modseq(struct imap_p *s, int zero, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t st = s->i;
+
+	while (imap_cur(s) >= '0' && imap_cur(s) <= '9') {
+		uint64_t d = (uint64_t)(imap_cur(s) - '0');
+
+		if (x > ((uint64_t)INT64_MAX - d) / 10)
+			return imap_fail(s, IMAP_E_NUMBER);
+		x = x * 10 + d;
+		s->i++;
+	}
+	if (s->i == st)
+		return imap_fail(s, s->i == s->len ? IMAP_E_MISSING : IMAP_E_NUMBER);
+	if (x == 0 && !zero)
+		return imap_fail(s, IMAP_E_NUMBER);
+	*v = x;
 	return 1;
 }
 

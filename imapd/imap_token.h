@@ -36,10 +36,17 @@ int imap_word_char(int ch);
 size_t imap_span(struct imap_p *s, const char **w, int (*ok)(int));
 /* Case-insensitive: is w[0..n) the keyword name? */
 int imap_word_is(const char *w, size_t n, const char *name);
+/* The keyword at the cursor among names[0..n) (any case): its index, or
+ * n after recording e (MISSING at the end). */
+size_t imap_keyword(struct imap_p *s, const char *const *names, size_t n,
+    enum imap_err e);
 /* Copy p[0..n) and a NUL into the arena. */
 int imap_put(struct imap_p *s, const char *p, size_t n, struct imap_str *out);
 /* number (< 2^32); nz: nz-number (digit-nz first). */
 int imap_number(struct imap_p *s, int nz, uint32_t *v);
+/* mod-sequence-value, or mod-sequence-valzer if zero (RFC 7162 7):
+ * 1*DIGIT, at most 2^63-1, not 0 unless zero (NUMBER otherwise). */
+int imap_modseq(struct imap_p *s, int zero, uint64_t *v);
 /* The octets of a literal: *off into the input, *n of them. */
 int imap_literal_span(struct imap_p *s, size_t *off, size_t *n);
 int imap_string(struct imap_p *s, struct imap_str *out);

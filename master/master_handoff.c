@@ -18,13 +18,14 @@
 #include "util.h"
 
 /* 1 if m is a handoff: token of LOGIN_TOKEN_LEN hex characters, input of
- * at most LOGIN_INPUT_MAX octets, nothing else, one descriptor. */
+ * at most LOGIN_INPUT_MAX octets, an optional IMAP tag, nothing else, one
+ * descriptor. */
 static int
 handoff_valid(const struct ipc_msg *m)
 {
 	const char *k, *v;
 	size_t pos = 0, len;
-	int token = 0, input = 0;
+	int token = 0, input = 0, tag = 0;
 
 	if (m->type != IPC_LOGIN_HANDOFF || m->nfds != 1)
 		return 0;
@@ -33,6 +34,8 @@ handoff_valid(const struct ipc_msg *m)
 			token = 1;
 		else if (strcmp(k, "input") == 0 && !input && len <= LOGIN_INPUT_MAX)
 			input = 1;
+		else if (strcmp(k, "tag") == 0 && !tag && login_tag_valid(v, len))
+			tag = 1;
 		else
 			return 0;
 	}
@@ -57,13 +60,14 @@ spawn_mail(const char *prog, const char *confpath, const struct ipc_msg *h,
 {
 	char *argv[] = { (char *)service, "-c", (char *)confpath, NULL };
 	struct ipc_msg s;
-	const char *token, *input;
-	size_t tlen, ilen;
+	const char *token, *input, *tag;
+	size_t tlen, ilen, glen = 0;
 	int sp[2], fds[4];
 	pid_t pid = -1;
 
 	token = ipc_get(h, "token", &tlen);
 	input = ipc_get(h, "input", &ilen);
+	tag = ipc_get(h, "tag", &glen);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("%s handoff: socketpair: %s", service, strerror(errno));
 		return -1;
@@ -72,7 +76,8 @@ spawn_mail(const char *prog, const char *confpath, const struct ipc_msg *h,
 	if (ipc_put(&s, "token", token, tlen) == -1 || ipc_put_str(&s, "service", service) == -1 ||
 	    ipc_put_str(&s, "client", ip) == -1 || ipc_put_str(&s, "listener", listener) == -1 ||
 	    ipc_put(&s, "input", input, ilen) == -1 ||
-	    ipc_put_str(&s, "tls", is_proxied(client) ? "1" : "0") == -1)
+	    ipc_put_str(&s, "tls", is_proxied(client) ? "1" : "0") == -1 ||
+	    (tag != NULL && ipc_put(&s, "tag", tag, glen) == -1))
 		log_panic("handoff: session record");
 	if (ipc_send(sp[0], &s) == -1)
 		log_warn("%s handoff: %s", service, strerror(errno));

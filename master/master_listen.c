@@ -1,6 +1,6 @@
 /*
  * master_listen: binds the listeners as root and hands each accepted
- * connection to a fresh smtpd or pop3-login (client socket on fd 0 and 1;
+ * connection to a fresh smtpd, pop3-login or imap-login (client socket on fd 0 and 1;
  * a login process also gets a channel to master on fd 3, for its one
  * handoff: master_handoff.c).  master reads nothing from clients: over a
  * session cap it writes one refusal line, best effort and non-blocking, and
@@ -25,10 +25,10 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define NLISTEN		5
+#define NLISTEN		7
 #define ACCEPT_BURST	64
 
-enum family { F_SMTP, F_POP3 };
+enum family { F_SMTP, F_POP3, F_IMAP };
 
 struct listener {
 	const char *name;	/* "smtp": key listen.NAME and PROGRAM -l NAME */
@@ -54,6 +54,8 @@ static struct listener listeners[NLISTEN] = {
 	{ "smtps", F_SMTP, "smtpd", NULL, "", -1 },
 	{ "pop3", F_POP3, "pop3-login", "pop3", "", -1 },
 	{ "pop3s", F_POP3, "pop3-login", "pop3", "", -1 },
+	{ "imap", F_IMAP, "imap-login", "imap", "", -1 },
+	{ "imaps", F_IMAP, "imap-login", "imap", "", -1 },
 };
 static struct session *sessions;
 static size_t nsessions, capsessions;
@@ -62,7 +64,8 @@ static const char *
 configured(const struct config *c, int i)
 {
 	const char *v[NLISTEN] = { c->listen_smtp, c->listen_submission,
-	    c->listen_smtps, c->listen_pop3, c->listen_pop3s };
+	    c->listen_smtps, c->listen_pop3, c->listen_pop3s, c->listen_imap,
+	    c->listen_imaps };
 
 	return v[i] != NULL ? v[i] : "";
 }
@@ -184,6 +187,9 @@ refuse(const struct config *c, int fd, const char *ip, int which)
 	if (listeners[which].family == F_POP3)
 		r = str_copy(line, sizeof(line),
 		    "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
+	else if (listeners[which].family == F_IMAP)
+		r = str_copy(line, sizeof(line),
+		    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
 	else
 		r = str_format(line, sizeof(line),
 		    "421 4.7.0 %s Too many connections, try again later\r\n",
@@ -213,9 +219,10 @@ static int
 over_cap(const struct config *c, int which, const char *ip)
 {
 	enum family f = listeners[which].family;
-	uint64_t max = f == F_POP3 ? c->pop3_max_sessions : c->smtpd_max_sessions;
+	uint64_t max = f == F_POP3 ? c->pop3_max_sessions :
+	    f == F_IMAP ? c->imap_max_sessions : c->smtpd_max_sessions;
 	uint64_t per_ip = f == F_POP3 ? c->pop3_max_sessions_per_ip :
-	    c->smtpd_max_sessions_per_ip;
+	    f == F_IMAP ? c->imap_max_sessions_per_ip : c->smtpd_max_sessions_per_ip;
 
 	return sessions_of(f, NULL) >= max || sessions_of(f, ip) >= per_ip;
 }
@@ -391,6 +398,7 @@ listen_status(struct buf *out)
 
 	for (i = 0; i < nsessions; i++)
 		count[sessions[i].which] += sessions[i].counts;
-	return buf_printf(out, "sessions smtp=%d submission=%d smtps=%d pop3=%d pop3s=%d\n",
-	    count[0], count[1], count[2], count[3], count[4]);
+	return buf_printf(out, "sessions smtp=%d submission=%d smtps=%d pop3=%d pop3s=%d "
+	    "imap=%d imaps=%d\n", count[0], count[1], count[2], count[3], count[4],
+	    count[5], count[6]);
 }

@@ -1,6 +1,7 @@
 /* master_listen: the listeners (listen.smtp, .submission, .smtps, .pop3,
- * .pop3s), one smtpd or pop3-login process per accepted connection, the
- * login processes' handoff channels, and the session caps. */
+ * .pop3s, .imap, .imaps), one smtpd, pop3-login or imap-login process per
+ * accepted connection, the login processes' handoff channels, and the
+ * session caps. */
 #ifndef POSTERN_MASTER_LISTEN_H
 #define POSTERN_MASTER_LISTEN_H
 #include <poll.h>
@@ -28,6 +29,7 @@ void listen_channel(const struct config *c, const char *confpath, int fd);
 int listen_reaped(pid_t pid);
 void listen_kill_sessions(int sig);
 int listen_sessions(void);
-/* Append "sessions smtp=N submission=N smtps=N pop3=N pop3s=N\n". */
+/* Append "sessions smtp=N submission=N smtps=N pop3=N pop3s=N imap=N
+ * imaps=N\n". */
 int listen_status(struct buf *out) WUR;
 #endif

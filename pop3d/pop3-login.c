@@ -12,36 +12,15 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ipc.h"
 #include "log.h"
 #include "pop3-login_session.h"
-#include "privsep.h"
 #include "service.h"
 #include "tls.h"
-#include "util.h"
 
 static void
 usage(void)
 {
 	log_fatal("usage: pop3-login -c config -l pop3|pop3s");
-}
-
-/* Everything that needs root or paths outside the chroot. */
-static void
-setup(struct pop3_login *s, const struct config *cf)
-{
-	char path[4096];
-	const char *err = NULL;
-
-	if (cf->tls_cert[0] != '\0' &&
-	    (s->tls_ctx = tls_server_ctx(cf->tls_cert, cf->tls_key, &err)) == NULL)
-		log_fatal("tls.cert %s / tls.key %s: %s", cf->tls_cert, cf->tls_key, err);
-	if (s->implicit_tls && s->tls_ctx == NULL)
-		log_fatal("listen.pop3s needs tls.cert and tls.key");
-	if (str_format(path, sizeof(path), "%s/auth.sock", cf->paths_runtime) == -1)
-		log_fatal("%s/auth.sock: path too long", cf->paths_runtime);
-	if ((s->auth_fd = ipc_connect(path)) == -1)
-		log_warn("%s: %s (logins will fail temporarily)", path, strerror(errno));
 }
 
 int
@@ -50,7 +29,6 @@ main(int argc, char **argv)
 	static struct config cf;
 	static struct pop3_login s;
 	const char *confpath = NULL, *listener = NULL, *err = NULL;
-	char empty[4096];
 
 	/* SIGTERM (master stopping): nothing is pending that could be lost */
 	if (service_conn_init("pop3-login", LOGIN_CHANNEL_FD + 1) == -1)
@@ -64,12 +42,10 @@ main(int argc, char **argv)
 	pop3_login_init(&s, &cf);
 	s.listener = listener;
 	s.implicit_tls = strcmp(listener, "pop3s") == 0;
-	setup(&s, &cf);
+	login_process_setup(&cf, listener, s.implicit_tls, &s.tls_ctx, &s.auth_fd);
 	/* kept as a sockaddr too, for the plaintext policy */
 	s.client_known = service_client(0, &s.client_sa, s.client_addr, sizeof(s.client_addr));
-	if (str_format(empty, sizeof(empty), "%s/empty", cf.paths_runtime) == -1)
-		log_fatal("%s/empty: path too long", cf.paths_runtime);
-	priv_drop_role(&cf, "login", empty);
+	login_process_drop(&cf);
 	pop3_login_run(&s);
 	pop3_login_free(&s);
 	if (s.auth_fd != -1)

@@ -5,9 +5,7 @@
  * password here is wiped right after.  On success nothing is answered:
  * the mail process answers the authenticating command (docs/login.md).
  */
-#include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -15,18 +13,6 @@
 
 #define PLAINTEXT_REFUSED \
 	"[AUTH] Plaintext authentication disallowed on non-secured connections"
-
-/* A login name fit for auth and for the log: no control octets. */
-static int
-pop3_login_name_ok(const char *p, size_t n)
-{
-	if (n == 0 || n > LOGIN_USER_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-			return 0;
-	return 1;
-}
 
 /* A refused login: answer, and end the connection at LOGIN_MAX_TRIES or
  * when auth says the client address is over auth.max_failures. */
@@ -59,7 +45,7 @@ pop3_login_verify(struct pop3_login *s, const char *method, const char *user,
 	/* earlier answers go out first: the mail process may answer next */
 	if (pop3_login_flush(s) == -1)
 		return;
-	if (!pop3_login_name_ok(user, ulen) || plen == 0 || plen > LOGIN_PASS_MAX) {
+	if (!login_name_ok(user, ulen) || plen == 0 || plen > LOGIN_PASS_MAX) {
 		pop3_login_refused(s, method, "(malformed)", 0);
 		return;
 	}
@@ -112,7 +98,7 @@ pop3_login_plain(struct pop3_login *s, const char *b64, size_t len)
 	char authzid[LOGIN_USER_MAX + 1], authcid[LOGIN_USER_MAX + 1];
 	char pass[LOGIN_PASS_MAX + 1];
 
-	if (!pop3_sasl_plain(b64, len, authzid, sizeof(authzid), authcid, sizeof(authcid),
+	if (!login_sasl_plain(b64, len, authzid, sizeof(authzid), authcid, sizeof(authcid),
 	    pass, sizeof(pass)))
 		pop3_login_bad(s, "Invalid PLAIN response");
 	else
@@ -156,28 +142,6 @@ pop3_login_cmd_auth(struct pop3_login *s, const struct pop3_cmd *c)
 	pop3_login_wipe_input(s);
 }
 
-/* With TLS the mail process gets one end of a socketpair; we proxy the
- * other to the TLS connection until the session ends. */
-static int
-pop3_login_handoff_tls(struct pop3_login *s, const char *input, size_t inlen)
-{
-	int sp[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1) {
-		log_warn("socketpair: %s", strerror(errno));
-		return -1;
-	}
-	if (login_handoff(LOGIN_CHANNEL_FD, s->token, sp[0], NULL, 0) == -1) {
-		close(sp[0]);
-		close(sp[1]);
-		return -1;
-	}
-	close(sp[0]);
-	login_proxy(&s->tls, sp[1], input, inlen, (int)s->cf->pop3_timeout * 1000);
-	close(sp[1]);
-	return 0;
-}
-
 void
 pop3_login_handoff(struct pop3_login *s)
 {
@@ -185,10 +149,8 @@ pop3_login_handoff(struct pop3_login *s)
 	size_t inlen = s->io.inlen - s->io.inpos;
 	int r;
 
-	if (s->in_tls)
-		r = pop3_login_handoff_tls(s, input, inlen);
-	else
-		r = login_handoff(LOGIN_CHANNEL_FD, s->token, 0, input, inlen);
+	r = login_handoff_client(s->in_tls ? &s->tls : NULL, s->token, NULL, input, inlen,
+	    (int)s->cf->pop3_timeout * 1000);
 	explicit_bzero(s->token, sizeof(s->token));
 	s->handoff = 0;
 	if (r == -1) {

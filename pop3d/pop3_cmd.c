@@ -6,7 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
 #include "pop3_cmd.h"
 
 enum pop3_argkind {
@@ -288,61 +287,4 @@ pop3_cmd_parse(const char *line, size_t len, struct pop3_cmd *out)
 		out->verb = d->verb;
 	}
 	return e;
-}
-
-/* Copy field p[0..n) into dst[size]; 0 if it does not fit. */
-static int
-pop3_field(char *dst, size_t size, const char *p, size_t n)
-{
-	if (size == 0 || n >= size)
-		return 0;
-	memcpy(dst, p, n);
-	dst[n] = '\0';
-	return 1;
-}
-
-/* Split the decoded PLAIN message d[0..n) and copy its fields; 1 or 0. */
-static int
-pop3_plain_fields(const char *d, size_t n, char *z, size_t zs, char *c,
-    size_t cs, char *p, size_t ps)
-{
-	const char *n1, *n2, *end = d + n;
-	size_t zl, cl, pl;
-
-	if ((n1 = memchr(d, '\0', n)) == NULL ||
-	    (n2 = memchr(n1 + 1, '\0', (size_t)(end - n1 - 1))) == NULL ||
-	    memchr(n2 + 1, '\0', (size_t)(end - n2 - 1)) != NULL)
-		return 0;
-	zl = (size_t)(n1 - d);
-	cl = (size_t)(n2 - n1 - 1);
-	pl = (size_t)(end - n2 - 1);
-	if (cl == 0 || pl == 0)
-		return 0;
-	if (zl != 0 && (zl != cl || memcmp(d, n1 + 1, cl) != 0))
-		return 0;
-	return pop3_field(z, zs, d, zl) && pop3_field(c, cs, n1 + 1, cl) &&
-	    pop3_field(p, ps, n2 + 1, pl);
-}
-
-int
-pop3_sasl_plain(const char *b64, size_t len, char *authzid, size_t authzid_size,
-    char *authcid, size_t authcid_size, char *pass, size_t pass_size)
-{
-	struct buf d = BUF_INIT(BASE64_DECODED_MAX(POP3_SASL_MAX));
-	int ok = 0;
-
-	if (len > 0 && len <= POP3_SASL_MAX && base64_decode(b64, len, &d) == 0 &&
-	    d.len > 0)
-		ok = pop3_plain_fields(d.data, d.len, authzid, authzid_size,
-		    authcid, authcid_size, pass, pass_size);
-	buf_free_secret(&d);
-	if (!ok) {
-		if (authzid_size > 0)
-			explicit_bzero(authzid, authzid_size);
-		if (authcid_size > 0)
-			explicit_bzero(authcid, authcid_size);
-		if (pass_size > 0)
-			explicit_bzero(pass, pass_size);
-	}
-	return ok;
 }

@@ -1,10 +1,10 @@
 /*
- * pop3_cmd: the pure POP3 command parser (RFC 1939, 2449, 2595, 5034) and
- * the SASL PLAIN decoder (RFC 4616).  Used by pop3-login (AUTHORIZATION
- * state) and the pop3 mail process (TRANSACTION state).  Trusts nothing:
- * input is (pointer, length) straight from the network; results go into a
- * fixed-size struct of NUL-terminated copies.  No I/O, no globals, no
- * allocation except the wiped scratch buffer of pop3_sasl_plain().
+ * pop3_cmd: the pure POP3 command parser (RFC 1939, 2449, 2595, 5034).
+ * Used by pop3-login (AUTHORIZATION state) and the pop3 mail process
+ * (TRANSACTION state); the PLAIN response of AUTH is decoded by
+ * login_sasl_plain (common/login.h).  Trusts nothing: input is (pointer,
+ * length) straight from the network; results go into a fixed-size struct
+ * of NUL-terminated copies.  No I/O, no globals, no allocation.
  */
 #ifndef POSTERN_POP3_CMD_H
 #define POSTERN_POP3_CMD_H
@@ -18,7 +18,7 @@
 #define POP3_CMD_MAX	253
 #define POP3_MECH_MAX	20		/* RFC 4422 3.1: SASL mechanism name */
 #define POP3_NUM_MAX	2147483647u	/* 2^31-1: largest number accepted */
-#define POP3_SASL_MAX	4096		/* encoded PLAIN response we decode */
+#define POP3_SASL_MAX	4096		/* AUTH initial response; = LOGIN_SASL_MAX */
 
 enum pop3_verb {
 	POP3_VERB_UNKNOWN = 0,	/* includes APOP, XTND, ... */
@@ -95,16 +95,4 @@ const char *pop3_verb_name(enum pop3_verb v);
 int pop3_state_allows(enum pop3_state state, enum pop3_verb verb);
 /* Wipe a parsed command (it may hold a password). */
 void pop3_cmd_wipe(struct pop3_cmd *c);
-
-/*
- * Decode an RFC 4616 PLAIN response: base64 of [authzid] NUL authcid NUL
- * passwd.  Exactly two NULs; authcid and passwd non-empty; authzid empty or
- * equal to authcid (no proxy authorization).  Each field is copied
- * NUL-terminated into the caller's array; a field that does not fit is an
- * error, never truncated.  "=" (empty) and len > POP3_SASL_MAX are errors.
- * 1 on success, 0 if refused (then all three outputs are wiped to "").
- * The decoded scratch copy is wiped before return.
- */
-int pop3_sasl_plain(const char *b64, size_t len, char *authzid, size_t authzid_size,
-    char *authcid, size_t authcid_size, char *pass, size_t pass_size) WUR;
 #endif

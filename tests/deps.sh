@@ -2,7 +2,7 @@
 # Install (as root) or name (otherwise) the Debian packages postern needs to
 # build and test.  `deps.sh --check` only reports whether anything is missing.
 DEB_BUILD="make gcc pkg-config libssl-dev libbsd-dev libcdb-dev libcrypt-dev openssl"
-DEB_TEST="python3 python3-pytest swaks clang libclang-rt-14-dev tinycdb procps dnsmasq-base python3-aiosmtpd fetchmail"
+DEB_TEST="python3 python3-pytest swaks clang libclang-rt-14-dev tinycdb procps dnsmasq-base python3-aiosmtpd fetchmail isync"
 missing=""
 for p in $DEB_BUILD $DEB_TEST; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -45,7 +45,6 @@ listen.submission = 127.0.0.1:2587
 listen.smtps = 127.0.0.1:2465
 listen.pop3 = 127.0.0.1:2110
 listen.pop3s = 127.0.0.1:2995
-# configured, not served yet (IMAP comes with its issue)
 listen.imap = 127.0.0.1:2143
 listen.imaps = 127.0.0.1:2993
 tls.cert = $etc/tls.crt
@@ -82,7 +81,7 @@ postern dev instance in $prefix
   config      $conf
   SMTP        127.0.0.1:2525   submission 127.0.0.1:2587   SMTPS 127.0.0.1:2465
   POP3        2110 (STLS), POP3S 2995
-  IMAP        2143 2993 are configured but NOT served yet
+  IMAP        2143 2993 not served yet (no imap mail program)
   user        demo@example.test
   password    $password   (shown once; change it: $postern -c $conf user passwd demo@example.test)
   status      $postern -c $conf status

@@ -3,7 +3,8 @@
  * through imap_mutf7_decode (imapd/imap_*.c, compiled in).  Nothing
  * may fault; accepted results must keep the documented invariants: a valid
  * tag, indices inside their arrays, strings NUL-terminated in the arena,
- * a search tree that is a tree within the depth cap, valid UTF-8 out. */
+ * a search tree that is a tree within the depth cap, valid UTF-8 out,
+ * extension fields (mod-sequences, RETURN and LIST options) in range. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,12 @@ check_node(const struct imap_cmd *c, int16_t n, int d)
 		abort();
 	if (k->key == IMAP_K_SEQSET || k->key == IMAP_K_UID)
 		check_set(c, k->set, 1);
+	if (k->key == IMAP_K_MODSEQ && (k->modseq > (uint64_t)INT64_MAX ||
+	    (unsigned)k->entry > IMAP_ENTRY_ALL || ((k->entry != IMAP_ENTRY_NONE) !=
+	    (k->str.len > 7))))
+		abort();
+	if (k->key != IMAP_K_MODSEQ && (k->modseq != 0 || k->entry != IMAP_ENTRY_NONE))
+		abort();
 	if (k->key >= IMAP_K_BEFORE && k->key <= IMAP_K_SENTSINCE &&
 	    (k->date.day < 1 || k->date.day > 31 || k->date.mon < 1 || k->date.mon > 12))
 		abort();
@@ -78,6 +85,36 @@ check_fetch(const struct imap_cmd *c)
 			if (f->part[k] == 0)
 				abort();
 	}
+}
+
+/* The extension fields (CONDSTORE, ESEARCH, LIST-EXTENDED): in range,
+ * and set only by their commands. */
+static void
+check_ext(const struct imap_cmd *c)
+{
+	const unsigned recursive_ok = IMAP_LSEL_SUBSCRIBED | IMAP_LSEL_SPECIAL_USE;
+
+	if ((c->has_changedsince && (c->changedsince == 0 ||
+	    c->changedsince > (uint64_t)INT64_MAX || c->verb != IMAP_V_FETCH)) ||
+	    (!c->has_changedsince && c->changedsince != 0) ||
+	    (c->has_unchangedsince && (c->unchangedsince > (uint64_t)INT64_MAX ||
+	    c->verb != IMAP_V_STORE)) ||
+	    (!c->has_unchangedsince && c->unchangedsince != 0) ||
+	    (c->condstore && c->verb != IMAP_V_SELECT && c->verb != IMAP_V_EXAMINE))
+		abort();
+	if ((c->search_ret & ~0x0fu) != 0 || (c->has_return != (c->search_ret != 0)) ||
+	    (c->has_return && c->verb != IMAP_V_SEARCH))
+		abort();
+	if ((c->status & ~0x3fu) != 0 || (c->list_select & ~0x0fu) != 0 ||
+	    (c->list_return & ~0x0fu) != 0 ||
+	    ((c->list_select & IMAP_LSEL_RECURSIVEMATCH) && !(c->list_select & recursive_ok)) ||
+	    ((c->list_select || c->list_return) && !c->list_extended) ||
+	    (c->list_extended && c->verb != IMAP_V_LIST) ||
+	    ((c->list_return & IMAP_LRET_STATUS) != 0) != (c->verb == IMAP_V_LIST && c->status))
+		abort();
+	if (c->verb == IMAP_V_LIST && (c->nstrs == 0 || c->b.off != c->strs[0].off ||
+	    c->b.len != c->strs[0].len))
+		abort();
 }
 
 static void
@@ -109,6 +146,7 @@ check_cmd(const char *in, size_t len, const struct imap_cmd *c, enum imap_err e)
 	check_set(c, c->set, c->verb == IMAP_V_FETCH || c->verb == IMAP_V_STORE ||
 	    c->verb == IMAP_V_COPY || c->verb == IMAP_V_MOVE);
 	check_fetch(c);
+	check_ext(c);
 	if (c->verb == IMAP_V_FETCH && c->nfetch == 0)
 		abort();
 	if (c->verb == IMAP_V_SEARCH && check_node(c, 0, 0) > c->nsearch)

@@ -1,6 +1,6 @@
 /* libFuzzer target: POP3 command lines through pop3_cmd_parse and SASL
- * PLAIN responses through pop3_sasl_plain (pop3d/pop3_cmd.c, compiled
- * in).  Neither may fault; accepted results must keep the documented
+ * PLAIN responses through login_sasl_plain (pop3d/pop3_cmd.c compiled in,
+ * common/login.c from the library).  Neither may fault; accepted results must keep the documented
  * invariants: numbers in range, strings NUL-terminated within their arrays
  * and free of control octets, PASS verbatim, failures leave no argument.
  * The first input byte sizes the PLAIN output arrays. */
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../pop3d/pop3_cmd.c"
+#include "login.h"
 
 /* s is NUL-terminated inside size octets, has length n, no control octet. */
 static void
@@ -89,7 +90,7 @@ check_plain(const char *b64, size_t len, size_t size)
 {
 	char z[256], c[256], p[256];
 
-	if (pop3_sasl_plain(b64, len, z, size, c, size, p, size) != 1) {
+	if (login_sasl_plain(b64, len, z, size, c, size, p, size) != 1) {
 		if (size > 0 && (z[0] != '\0' || c[0] != '\0' || p[0] != '\0'))
 			abort();
 		return;

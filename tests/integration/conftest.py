@@ -8,6 +8,7 @@ stops everything the instance started and removes its accounts and files.
 """
 import errno
 import fcntl
+import grp
 import os
 import pwd
 import random
@@ -28,7 +29,7 @@ IS_ROOT = os.geteuid() == 0
 LOCKDIR = "/tmp/postern-test-locks"
 # Below the ephemeral range (32768+), so no client socket can hold them.
 PORTS = {"smtp": 22525, "submission": 22587, "smtps": 22465, "pop3": 22110,
-         "pop3s": 22995}
+         "pop3s": 22995, "imap": 22143, "imaps": 22993}
 ROLES = ("auth", "smtpd", "queue", "remote", "login", "vmail")
 XGROUPS = ("authc", "tls", "submit")
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -167,11 +168,23 @@ def kill_pids(pids):
             pass
 
 
+def _exists(lookup, name):
+    try:
+        lookup(name)
+        return True
+    except KeyError:
+        return False
+
+
 def remove_accounts(aprefix):
+    """Delete the instance's users and groups that still exist (after a
+    good uninstall none do: no userdel/groupdel is run in vain)."""
     for role in ROLES:
-        run(["userdel", aprefix + role])
+        if _exists(pwd.getpwnam, aprefix + role):
+            run(["userdel", aprefix + role])
     for g in XGROUPS + ROLES:
-        run(["groupdel", aprefix + g])
+        if _exists(grp.getgrnam, aprefix + g):
+            run(["groupdel", aprefix + g])
 
 
 # ---- the instance -----------------------------------------------------------
@@ -424,15 +437,22 @@ def teardown_instance(i):
         pytest.fail("sanitizer report in the instance log:\n" + "\n".join(bad[:20]))
 
 
-@pytest.fixture
-def inst():
-    """An installed, configured, not yet started instance."""
+def fresh_instance():
+    """Generator for a fixture: an installed, configured, not yet started
+    instance, torn down afterwards (for a module that shares one instance
+    as `inst` and still has a test that needs its own)."""
     i = Instance()
     try:
         i.install()
         yield i
     finally:
         teardown_instance(i)
+
+
+@pytest.fixture
+def inst():
+    """An installed, configured, not yet started instance."""
+    yield from fresh_instance()
 
 
 @pytest.fixture

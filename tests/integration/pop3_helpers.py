@@ -304,6 +304,15 @@ class POP3Client:
     def line(self, timeout=None):
         return self.rawline(timeout).decode("latin-1")
 
+    def read_exact(self, n, timeout=None):
+        """Exactly n octets (an IMAP literal)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while len(self.buf) < n:
+            self._fill(deadline)
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
     def cmd(self, line, timeout=None):
         if isinstance(line, str):
             line = line.encode("latin-1")

@@ -183,7 +183,7 @@ def test_killed_session_leaves_listener_and_services_alone(srv):
         with SMTPClient(srv) as d:
             assert d.greeting[0] == 220
             assert d.cmd("NOOP")[0] == 250
-    assert wait_for(lambda: sessions_line(srv) == ["sessions smtp=0 submission=0 smtps=0 pop3=0 pop3s=0"],
+    assert wait_for(lambda: sessions_line(srv) == ["sessions smtp=0 submission=0 smtps=0 pop3=0 pop3s=0 imap=0 imaps=0"],
                     5), sessions_line(srv)
     assert svc_state() == before
     assert "backoff" not in srv.log()[log_start:]

@@ -103,7 +103,7 @@ static const struct ct cases[] = {
 	{ "a LIST \"\" %/a]*", E(OK), V(LIST) },
 	{ "a LSUB \"#news.\" \"comp.mail.*\"", E(OK), V(LSUB) },
 	{ "a LIST \"\"", E(MISSING), V(LIST) },
-	{ "a LIST \"\" (", E(STRING), V(LIST) },
+	{ "a LIST \"\" (", E(MISSING), V(LIST) },	/* a pattern list (RFC 5258) */
 	{ "a STATUS INBOX (MESSAGES UIDNEXT)", E(OK), V(STATUS) },
 	{ "a STATUS INBOX (messages recent uidnext uidvalidity unseen)", E(OK), V(STATUS) },
 	{ "a STATUS INBOX ()", E(STATUS), V(STATUS) },

@@ -5,6 +5,7 @@
 
 #include "../../pop3d/pop3_cmd.c"
 #include "base64.h"
+#include "login.h"
 #include "unit.h"
 
 #define OK POP3_E_OK
@@ -252,7 +253,7 @@ test_states(void)
 	CHECK_STR(pop3_err_str(POP3_E_NUMBER), "Invalid number");
 }
 
-/* Encode raw[0..n) and run pop3_sasl_plain with field arrays of size sz. */
+/* Encode raw[0..n) and run login_sasl_plain with field arrays of size sz. */
 static int
 plain(const char *raw, size_t n, size_t sz, char *z, char *c, char *p)
 {
@@ -261,7 +262,7 @@ plain(const char *raw, size_t n, size_t sz, char *z, char *c, char *p)
 
 	if (base64_encode(raw, n, &e) == -1)
 		abort();
-	r = pop3_sasl_plain(e.data != NULL ? e.data : "", e.len, z, sz, c, sz, p, sz);
+	r = login_sasl_plain(e.data != NULL ? e.data : "", e.len, z, sz, c, sz, p, sz);
 	buf_free(&e);
 	return r;
 }
@@ -293,19 +294,19 @@ test_plain(void)
 	CHECK(PLAIN("\0alicex\0secr", 6) == 0);	/* authcid needs 7 */
 	CHECK(PLAIN("\0alic\0secre", 6) == 1);		/* 5 octets + NUL fit */
 	CHECK_STR(c, "alic");
-	CHECK(pop3_sasl_plain("", 0, z, 64, c, 64, p, 64) == 0);	/* "=" */
-	CHECK(pop3_sasl_plain("AGFsaWNlAHNlY3JldA", 18, z, 64, c, 64, p, 64) == 0);
-	CHECK(pop3_sasl_plain("AGFsaWNl AHNlY3JldA==", 21, z, 64, c, 64, p, 64) == 0);
-	CHECK(pop3_sasl_plain("AGFsaWNlAHNlY3JldA==", 20, z, 64, c, 64, p, 64) == 1);
-	CHECK(pop3_sasl_plain("AGFsaWNlAHNlY3JldA==", 20, z, 0, c, 64, p, 64) == 0);
+	CHECK(login_sasl_plain("", 0, z, 64, c, 64, p, 64) == 0);	/* "=" */
+	CHECK(login_sasl_plain("AGFsaWNlAHNlY3JldA", 18, z, 64, c, 64, p, 64) == 0);
+	CHECK(login_sasl_plain("AGFsaWNl AHNlY3JldA==", 21, z, 64, c, 64, p, 64) == 0);
+	CHECK(login_sasl_plain("AGFsaWNlAHNlY3JldA==", 20, z, 64, c, 64, p, 64) == 1);
+	CHECK(login_sasl_plain("AGFsaWNlAHNlY3JldA==", 20, z, 0, c, 64, p, 64) == 0);
 	{
-		size_t n = POP3_SASL_MAX + 4;
+		size_t n = LOGIN_SASL_MAX + 4;
 		char *big = malloc(n);
 
 		if (big == NULL)
 			abort();
 		memset(big, 'A', n);
-		CHECK(pop3_sasl_plain(big, n, z, 64, c, 64, p, 64) == 0);
+		CHECK(login_sasl_plain(big, n, z, 64, c, 64, p, 64) == 0);
 		free(big);
 	}
 }
