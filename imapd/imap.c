@@ -19,6 +19,7 @@
 #include "log.h"
 #include "login.h"
 #include "maildir.h"
+#include "map.h"
 #include "privsep.h"
 #include "service.h"
 #include "util.h"
@@ -98,6 +99,29 @@ become_owner(const struct config *cf, const struct login_session *s)
 	return root ? "." : dir;
 }
 
+/* The user's quota from paths.maps/mailboxes.cdb (readable by root; the
+ * chrooted session cannot reach it), 0 for none. */
+static uint64_t
+user_quota(const struct config *cf, const struct login_session *s)
+{
+	struct buf val = BUF_INIT(64);
+	char path[PATH_MAX];
+	struct map m;
+	uint64_t q = 0;
+	int r;
+
+	if (str_format(path, sizeof(path), "%s/mailboxes.cdb", cf->paths_maps) == -1 ||
+	    map_open(&m, path) == -1)
+		fail(s->tag, "mailboxes.cdb", strerror(errno));
+	r = map_lookup(&m, s->user, &val);
+	map_close(&m);
+	if (r == -1 || (r == 1 && val.len > 0 &&
+	    parse_uint(buf_cstr(&val), 0, UINT64_MAX, &q) == -1))
+		fail(s->tag, s->user, "bad entry in mailboxes.cdb");
+	buf_free(&val);
+	return q;
+}
+
 /* One of the user's imap.max_sessions_per_user slots, held until exit
  * (the descriptor stays open across the drop), or the login is refused. */
 static void
@@ -129,6 +153,7 @@ main(int argc, char **argv)
 	static struct login_session s;
 	static struct imap p;
 	const char *err = NULL, *root;
+	uint64_t quota;
 	int status;
 
 	if (service_conn_init("imap", LOGIN_CHANNEL_FD + 1) == -1)
@@ -137,8 +162,10 @@ main(int argc, char **argv)
 	if (login_session_receive(&cf, "imap", &s, &err) == -1)
 		fail(NULL, "session", err != NULL ? err : "refused");
 	take_slot(&cf, &s);
+	quota = user_quota(&cf, &s);
 	root = become_owner(&cf, &s);
 	imap_session_init(&p, &cf, s.user, s.client);
+	p.quota = quota;
 	status = imap_session_run(&p, root, s.tag, s.input.data, s.input.len);
 	imap_session_free(&p);
 	login_session_free(&s);

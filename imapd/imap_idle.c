@@ -4,6 +4,7 @@
  * other sessions, POP3), never by polling; the client ends IDLE with DONE.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <string.h>
 #include <strings.h>
@@ -78,7 +79,10 @@ imap_cmd_idle(struct imap *p)
 {
 	int wfd = imap_idle_watch(p), r;
 
+	/* an idle session keeps only what it needs: the folder's cache goes,
+	 * and the heap freed by earlier answers goes back to the system */
 	imap_session_drop_cache(p);
+	(void)malloc_trim(0);
 	imap_reply(p, "+ idling");
 	while (!p->closing) {
 		if (imap_flush(p) == -1)

@@ -468,6 +468,8 @@ imap_cmd_append(struct imap *p)
 		imap_done(p, "NO", "Cannot append an empty message");
 		return;
 	}
+	if (imap_over_quota(p, c->msg_len))
+		return;
 	a.keywords = kw;
 	a.data = p->cmdbuf.data + c->msg_off;
 	a.len = c->msg_len;

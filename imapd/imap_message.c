@@ -19,6 +19,7 @@
 #include "imap_render.h"
 #include "imap_session.h"
 #include "log.h"
+#include "maildir.h"
 #include "xmalloc.h"
 
 #define IMAP_SECTION_CHUNK	16384	/* octets of a section per write */
@@ -60,6 +61,14 @@ imap_file_open(struct imap *p, uint32_t uid, struct imap_file *mf, int map)
 	if (fstat(mf->fd, &mf->st) == -1)
 		return IMAP_STORE_IO;
 	return map ? imap_file_map(mf) : IMAP_STORE_OK;
+}
+
+/* No file: FLAGS, UID and MODSEQ come from the view. */
+static void
+imap_file_none(struct imap_file *mf)
+{
+	memset(mf, 0, sizeof(*mf));
+	mf->fd = -1;
 }
 
 static void
@@ -105,13 +114,16 @@ imap_known_refresh(struct imap *p, uint32_t uid, uint32_t *seq)
 
 /* ---- FETCH -------------------------------------------------------------- */
 
-/* What an attribute needs of the message: 0 its file's metadata, 1 its
- * size, 2 its structure (1 and 2 are in the folder's cache), 3 its bytes. */
+/* What an attribute needs of the message: -1 nothing but the view, 0 its
+ * file's metadata, 1 its size, 2 its structure (1 and 2 are in the
+ * folder's cache), 3 its bytes. */
 static int
 imap_fetch_needs(const struct imap_fetch *f)
 {
 	switch (f->att) {
-	case IMAP_F_FLAGS: case IMAP_F_UID: case IMAP_F_INTERNALDATE: case IMAP_F_MODSEQ:
+	case IMAP_F_FLAGS: case IMAP_F_UID: case IMAP_F_MODSEQ:
+		return -1;
+	case IMAP_F_INTERNALDATE:
 		return 0;
 	case IMAP_F_RFC822_SIZE:
 		return 1;
@@ -321,7 +333,9 @@ imap_fetch_one(struct imap *p, uint32_t uid, int needs, int seen)
 		return -1;
 	if (c->has_changedsince && m->modseq <= c->changedsince)
 		return 0;	/* RFC 7162 3.1.4.1: only what changed since */
-	if (imap_file_open(p, uid, &mf, needs == 3) != IMAP_STORE_OK) {
+	if (needs == -1)
+		imap_file_none(&mf);
+	else if (imap_file_open(p, uid, &mf, needs == 3) != IMAP_STORE_OK) {
 		imap_file_close(&mf);
 		return -1;
 	}
@@ -364,7 +378,7 @@ imap_cmd_fetch(struct imap *p)
 	const struct imap_cmd *c = p->cmd;
 	uint32_t *uids;
 	size_t n, gone = 0;
-	int needs = 0, seen = 0;
+	int needs = -1, seen = 0;
 
 	if (imap_set_uids(p, c->set, c->uid, &uids, &n) == -1) {
 		imap_done(p, "BAD", "Invalid sequence number");
@@ -504,7 +518,8 @@ imap_search_loader(void *arg, const char **data, size_t *len)
 {
 	struct imap_search_load *l = arg;
 
-	if (l->mf.fd == -1 && imap_file_open(l->p, l->uid, &l->mf, 1) != IMAP_STORE_OK)
+	if ((l->mf.fd == -1 && imap_file_open(l->p, l->uid, &l->mf, 1) != IMAP_STORE_OK) ||
+	    imap_file_map(&l->mf) != IMAP_STORE_OK)
 		return -1;
 	*data = l->mf.data != NULL ? l->mf.data : "";
 	*len = l->mf.len;
@@ -561,12 +576,11 @@ imap_search_one(struct imap *p, struct imap_matcher *s, size_t i, unsigned facts
 	int r;
 
 	if ((facts & 3) != 0) {
-		if (imap_search_loader(&l, &m.data, &m.len) == -1) {
+		/* dates need only the file's mtime; sizes its bytes */
+		if (imap_file_open(p, k->uid, &l.mf, facts & 1) != IMAP_STORE_OK) {
 			imap_file_close(&l.mf);
 			return 0;
 		}
-		m.data = NULL;
-		m.len = 0;
 		m.internal_date = l.mf.st.st_mtime;
 		if (facts & 1)
 			m.size = imap_wire_size(l.mf.data != NULL ? l.mf.data : "", 0,
@@ -624,6 +638,31 @@ out:
 
 /* ---- COPY, MOVE, EXPUNGE ------------------------------------------------ */
 
+/* Octets a COPY adds (the ",S=" of each name, or its file's size). */
+static uint64_t
+imap_copy_size(struct imap *p, const uint32_t *uids, size_t n)
+{
+	uint64_t total = 0, size;
+
+	if (p->quota == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_msg *m = imap_folder_find(&p->folder, uids[i]);
+		struct imap_file mf;
+
+		if (m == NULL)
+			continue;
+		if (maildir_name_size(m->name + 4, &size) == 1) {	/* past "cur/" */
+			total += size;
+			continue;
+		}
+		if (imap_file_open(p, uids[i], &mf, 0) == IMAP_STORE_OK)
+			total += (uint64_t)mf.st.st_size;
+		imap_file_close(&mf);
+	}
+	return total;
+}
+
 void
 imap_cmd_copy(struct imap *p)
 {
@@ -640,6 +679,10 @@ imap_cmd_copy(struct imap *p)
 	}
 	if (imap_set_uids(p, c->set, c->uid, &uids, &n) == -1) {
 		imap_done(p, "BAD", "Invalid sequence number");
+		return;
+	}
+	if (!move && imap_over_quota(p, imap_copy_size(p, uids, n))) {
+		free(uids);
 		return;
 	}
 	src = xreallocarray(NULL, n + 1, sizeof(*src));

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "login.h"
+#include "maildir.h"
 #include "imap_cache.h"
 #include "imap_session.h"
 #include "util.h"
@@ -169,6 +170,27 @@ imap_store_fail(struct imap *p, enum imap_store_err e, const char *what)
 	if (e == IMAP_STORE_IO)
 		log_warn("user=%s: %s: %s", p->user, what, strerror(errno));
 	imap_done(p, "NO", "%s%s", code, imap_store_strerror(e));
+}
+
+int
+imap_over_quota(struct imap *p, uint64_t add)
+{
+	uint64_t size;
+
+	if (p->quota == 0)
+		return 0;
+	if (maildir_size(p->store.root, &size) == -1) {
+		log_warn("user=%s: sizing the mailbox: %s", p->user, strerror(errno));
+		imap_done(p, "NO", "[SERVERBUG] Cannot check the quota");
+		return 1;
+	}
+	if (!maildir_over_quota(size, add, p->quota))
+		return 0;
+	log_info("user=%s: over quota: %llu + %llu > %llu octets", p->user,
+	    (unsigned long long)size, (unsigned long long)add,
+	    (unsigned long long)p->quota);
+	imap_done(p, "NO", "[OVERQUOTA] Quota exceeded");
+	return 1;
 }
 
 /* ---- the client's view and updates -------------------------------------- */

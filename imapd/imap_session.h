@@ -58,6 +58,7 @@ struct imap {
 	uint32_t recent_sent;		/* RECENT last reported */
 	uint32_t uidvalidity;		/* of the folder when it was selected */
 	int condstore;			/* enabled (ENABLE, or a CONDSTORE command) */
+	uint64_t quota;			/* octets, from mailboxes.cdb; 0: none */
 	int64_t deadline_ms;		/* imap.session_timeout */
 	unsigned errors;		/* bad commands so far */
 	int closing;			/* end the session after this command */
@@ -99,6 +100,9 @@ int imap_read_line(struct imap *p) WUR;
 /* APPEND's and STORE's flag list as system bits and keyword names (kw has
  * room for IMAP_FLAGS_MAX).  0, or -1 after a tagged BAD. */
 int imap_flags_arg(struct imap *p, uint32_t *sys, const char **kw, size_t *nkw) WUR;
+/* 1 if adding add octets would take the Maildir over the user's quota
+ * (then NO [OVERQUOTA] is queued), else 0. */
+int imap_over_quota(struct imap *p, uint64_t add);
 /* A store error as the tagged NO (with the RFC 5530 code). */
 void imap_store_fail(struct imap *p, enum imap_store_err e, const char *what);
 /* Select name (readonly: EXAMINE), after leaving any selected folder;

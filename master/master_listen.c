@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -331,7 +332,7 @@ listen_accept(const struct config *c, const char *confpath, int lfd)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char ip[64];
-	int i, which = -1, fd, n;
+	int i, which = -1, fd, n, one = 1;
 
 	for (i = 0; i < NLISTEN; i++)
 		if (listeners[i].fd == lfd)
@@ -351,6 +352,12 @@ listen_accept(const struct config *c, const char *confpath, int lfd)
 		if (net_addr_text((struct sockaddr *)&ss, ip, sizeof(ip)) == -1 &&
 		    str_copy(ip, sizeof(ip), "unknown") == -1)
 			ip[0] = '\0';
+		/* every service writes whole replies from its own buffer: Nagle
+		 * would only hold a reply's last segment for the client's
+		 * delayed ACK (40 ms on each large IMAP answer) */
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+			log_warn("listen.%s: TCP_NODELAY: %s", listeners[which].name,
+			    strerror(errno));
 		if (over_cap(c, which, ip))
 			refuse(c, fd, ip, which);
 		else

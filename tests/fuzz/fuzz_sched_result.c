@@ -47,9 +47,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	err = NULL;
 	if (sched_orphan_parse(&m, &orph, &err)) {
-		if (strlen(orph.id) != QUEUE_ID_LEN || strchr(orph.rcpt, '@') == NULL ||
-		    strlen(orph.rcpt) > SMTP_ADDR_MAX)
+		if (strlen(orph.id) != QUEUE_ID_LEN || orph.n < 1 || orph.n > SCHED_JOB_RCPT)
 			abort();
+		for (i = 0; i < orph.n; i++)
+			if (strchr(orph.rcpt[i], '@') == NULL ||
+			    strlen(orph.rcpt[i]) > SMTP_ADDR_MAX)
+				abort();
 	} else if (err == NULL)
 		abort();
 	ipc_msg_free(&m);

@@ -5,6 +5,7 @@ without writing anything, and deliver good ones into a Maildir owned by the
 vmail account, byte for byte after its two added header lines."""
 import array
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -16,7 +17,8 @@ import tempfile
 
 import pytest
 
-from conftest import SANITIZER_MARKS, needs_root, proc_status, wait_for
+from conftest import (SANITIZER_MARKS, Instance, fresh_instance, needs_root,
+                      proc_status, teardown_instance, wait_for)
 
 IPC_VERSION = 1
 IPC_OK = 2
@@ -110,12 +112,14 @@ def job_fields(tag, rcpt=ALICE, sender="bob@example.org", extra=()):
 
 
 class Agent:
-    """The installed local binary run against a FakeQueue."""
+    """The installed local binary run against a FakeQueue; each agent logs
+    to a file of its own."""
+    serial = itertools.count(1)
 
     def __init__(self, inst, wrapper=()):
         self.inst = inst
         self.queue = FakeQueue(os.path.join(inst.runtime, "deliver.sock"))
-        self.logpath = os.path.join(inst.prefix, "local.log")
+        self.logpath = os.path.join(inst.prefix, "local-%d.log" % next(Agent.serial))
         self.logf = open(self.logpath, "ab")
         cmd = list(wrapper) + [os.path.join(inst.libexec, "local"), "-c", inst.conf]
         self.proc = subprocess.Popen(cmd,
@@ -167,10 +171,51 @@ class Agent:
         self.logf.close()
 
 
+def new_instance(keys, users=()):
+    """Generator for a fixture: an installed (never started: the tests run
+    local by hand) instance with config keys and users [(addr, password)],
+    torn down like conftest's inst."""
+    i = Instance()
+    try:
+        i.install()
+        i.configure(keys)
+        for addr, password in users:
+            i.add_user(addr, password)
+        yield i
+    finally:
+        teardown_instance(i)
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """The instance of the tests that need the default config: domain
+    example.test, user alice.  Installed once for the file."""
+    yield from new_instance({"domains": DOMAIN, "hostname": "mail.example.test"},
+                            [(ALICE, "secret password")])
+
+
+@pytest.fixture
+def inst(shared):
+    """The shared instance with an empty mail store (nothing under
+    var/mail): each test starts as on a fresh instance; what else a test
+    adds (users, quotas, the aliases map) no other test looks at."""
+    for name in os.listdir(shared.mail):
+        path = os.path.join(shared.mail, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    return shared
+
+
+@pytest.fixture
+def own_inst():
+    """An instance of its own, for a test that needs another config."""
+    yield from fresh_instance()
+
+
 @pytest.fixture
 def agent(inst):
-    inst.configure(domains=DOMAIN, hostname="mail.example.test")
-    inst.add_user(ALICE, "secret password")
     a = Agent(inst)
     yield a
     a.stop()
@@ -252,8 +297,6 @@ def stopped_children(conf, uid):
 def test_child_runs_as_vmail_without_groups(inst):
     """Stop the delivery child at its first fsync (strace injects SIGSTOP),
     read its credentials from /proc, then let it finish."""
-    inst.configure(domains=DOMAIN)
-    inst.add_user(ALICE, "pw")
     vmail = pwd.getpwnam(inst.aprefix + "vmail")
     a = Agent(inst, wrapper=["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
                              "-e", "inject=fsync:signal=SIGSTOP:when=1"])
@@ -286,8 +329,6 @@ def test_child_runs_as_vmail_without_groups(inst):
 def test_sigterm_lets_running_delivery_finish(inst):
     """SIGTERM while a delivery is held: local takes no new job, the held
     delivery completes and is reported, then local exits 0."""
-    inst.configure(domains=DOMAIN)
-    inst.add_user(ALICE, "pw")
     vmail = pwd.getpwnam(inst.aprefix + "vmail")
     a = Agent(inst, wrapper=["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
                              "-e", "inject=fsync:signal=SIGSTOP:when=1"])
@@ -419,7 +460,8 @@ def test_extension_and_folder(agent, inst):
 
 
 @needs_root
-def test_extension_folders_off(inst):
+def test_extension_folders_off(own_inst):
+    inst = own_inst     # a config of its own
     inst.configure({"local.extension_folders": "no", "domains": DOMAIN})
     inst.add_user(ALICE, "pw")
     a = Agent(inst)
@@ -437,21 +479,25 @@ def test_extension_folders_off(inst):
 
 @needs_root
 def test_quota_defers_then_raised(agent, inst):
-    r = inst.postern("user", "quota", ALICE, "100")
+    """On a user of its own (dora): alice's quota stays as it is for the
+    other tests of the shared instance."""
+    dora = "dora@" + DOMAIN
+    inst.add_user(dora, "pw")
+    r = inst.postern("user", "quota", dora, "100")
     assert r.returncode == 0, r.stderr
-    status, _ = agent.deliver()
+    status, _ = agent.deliver(rcpt=dora)
     assert status == "defer 4.2.2 mailbox full", status
-    assert messages(inst) == []
-    r = inst.postern("user", "quota", ALICE, "1M")
+    assert messages(inst, "dora") == []
+    r = inst.postern("user", "quota", dora, "1M")
     assert r.returncode == 0, r.stderr
-    assert agent.deliver()[0] == "sent 2.0.0 delivered to maildir"
+    assert agent.deliver(rcpt=dora)[0] == "sent 2.0.0 delivered to maildir"
     # exactly at the limit still fits, one byte more does not
-    used = os.path.getsize(messages(inst)[0])
-    assert inst.postern("user", "quota", ALICE, str(2 * used)).returncode == 0
-    assert agent.deliver()[0] == "sent 2.0.0 delivered to maildir"
-    assert inst.postern("user", "quota", ALICE, str(3 * used - 1)).returncode == 0
-    assert agent.deliver()[0] == "defer 4.2.2 mailbox full"
-    assert len(messages(inst)) == 2
+    used = os.path.getsize(messages(inst, "dora")[0])
+    assert inst.postern("user", "quota", dora, str(2 * used)).returncode == 0
+    assert agent.deliver(rcpt=dora)[0] == "sent 2.0.0 delivered to maildir"
+    assert inst.postern("user", "quota", dora, str(3 * used - 1)).returncode == 0
+    assert agent.deliver(rcpt=dora)[0] == "defer 4.2.2 mailbox full"
+    assert len(messages(inst, "dora")) == 2
     r = inst.postern("user", "quota", "nosuch@" + DOMAIN, "1M")
     assert r.returncode != 0 and "no such user" in r.stderr
 
@@ -502,9 +548,10 @@ def test_sigterm_exits_cleanly(agent, inst):
 
 
 @pytest.fixture
-def sysuser(inst):
+def sysuser(own_inst):
     """A system account (uid >= 1000) with its home in the instance's
     prefix; removed afterwards."""
+    inst = own_inst     # a config of its own
     name = "pl" + inst.aprefix[2:7]
     home = os.path.join(inst.prefix, "home", name)
     os.makedirs(os.path.dirname(home), exist_ok=True)
@@ -526,7 +573,8 @@ def write_forward(pw, text):
 
 
 @needs_root
-def test_system_user_forward_and_pipe(inst, sysuser):
+def test_system_user_forward_and_pipe(own_inst, sysuser):
+    inst = own_inst     # a config of its own
     inst.configure({"domains": DOMAIN, "local.system_users": "yes",
                     "local.allow_pipe": "yes"})
     rcpt = "%s@%s" % (sysuser.pw_name, DOMAIN)
@@ -571,7 +619,8 @@ def test_system_user_forward_and_pipe(inst, sysuser):
 
 
 @needs_root
-def test_system_user_pipe_not_allowed(inst, sysuser):
+def test_system_user_pipe_not_allowed(own_inst, sysuser):
+    inst = own_inst     # a config of its own
     inst.configure({"domains": DOMAIN, "local.system_users": "yes"})
     rcpt = "%s@%s" % (sysuser.pw_name, DOMAIN)
     write_forward(sysuser, "|/usr/bin/tee /tmp/should-not-exist-%s\n" % sysuser.pw_name)

@@ -19,11 +19,10 @@ import re
 import pytest
 
 from conftest import allocate_address, needs_root, wait_for
-from delivery_helpers import (DSN, address_of, message, queue_listing, read, send,
-                              wait_files,
+from delivery_helpers import (DSN, address_of, maildir, maildir_files, message,
+                              queue_listing, read, send, wait_files,
                               wait_queue_empty, wait_rcpt_state)
-from dns_helpers import dns_server  # noqa: F401 (fixture)
-from smtp_helpers import USER, boot, spool_env, spool_ids
+from smtp_helpers import USER, module_instance, spool_env, spool_ids
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
 from remote_helpers import (PEER_PORT, REMOTE, Ctx, PeerClosed, RawPeer,  # noqa: E402
@@ -34,7 +33,7 @@ from remote_helpers import (PEER_PORT, REMOTE, Ctx, PeerClosed, RawPeer,  # noqa
 pytestmark = [needs_root]
 
 
-@pytest.fixture(params=["plain", "starttls", "pipelining"])
+@pytest.fixture(scope="module", params=["plain", "starttls", "pipelining"])
 def peer(request):
     addr, lock = allocate_address()
     sink = Sink(pipelining=request.param == "pipelining")
@@ -46,19 +45,43 @@ def peer(request):
         lock.close()
 
 
-@pytest.fixture
-def remote_inst(inst, dns_server, peer):  # noqa: F811
+@pytest.fixture(scope="module")
+def peer_srv(peer):
+    """An instance (and a DNS server) per kind of peer, shared by the tests
+    of that peer."""
+    from dns_helpers import DnsServer, have_dnsmasq
+    if not have_dnsmasq():
+        pytest.skip("dnsmasq is not installed (tests/deps.sh)")
     addr, sink = peer
-    dns = dns_server(mx={REMOTE: [(10, "mx." + REMOTE)]},
-                     hosts={"mx." + REMOTE: [addr]})
-    boot(inst, remote__dns=dns.server, remote__port=str(PEER_PORT),
-         smtpd__trusted_networks="127.0.0.0/8")
-    assert wait_for(lambda: inst.running("remote"), 30), inst.log()[-3000:]
-    return inst, sink
+    dns = DnsServer(mx={REMOTE: [(10, "mx." + REMOTE)]},
+                    hosts={"mx." + REMOTE: [addr]}).start()
+    try:
+        gen = module_instance(remote__dns=dns.server, remote__port=str(PEER_PORT),
+                              smtpd__trusted_networks="127.0.0.0/8")
+        inst = next(gen)
+        try:
+            assert wait_for(lambda: inst.running("remote"), 30), inst.log()[-3000:]
+            yield inst, sink
+        finally:
+            gen.close()
+    finally:
+        dns.stop()
+
+
+@pytest.fixture
+def remote_inst(peer_srv):
+    """The peer's shared instance; the sink starts each test empty (the
+    earlier tests waited until their mail was gone) and what a test leaves
+    queued is deleted after it."""
+    inst, sink = peer_srv
+    del sink.messages[:]
+    yield inst, sink
+    empty_queue(inst)
 
 
 def test_delivered_to_the_mx(remote_inst):
     inst, sink = remote_inst
+    mark = len(inst.log())
     body = message(subject="to the mx", body="line one\r\n.starts with a dot\r\nend\r\n")
     send(inst, USER, ["bob@" + REMOTE, "carol@" + REMOTE], body)
     assert wait_for(lambda: len(sink.messages) >= 1, 60), inst.log()[-4000:]
@@ -68,7 +91,7 @@ def test_delivered_to_the_mx(remote_inst):
     assert b"\r\n.starts with a dot\r\n" in data, data
     assert data.endswith(b"end\r\n"), data[-50:]
     wait_queue_empty(inst)
-    log = inst.log()
+    log = inst.log()[mark:]
     assert "relay=mx.%s[" % REMOTE in log, log[-3000:]
     if sink.tls:    # opportunistic: delivered, logged as not verified
         assert "TLS TLSv1." in log and "certificate not verified" in log, log[-3000:]
@@ -79,9 +102,12 @@ def test_delivered_to_the_mx(remote_inst):
 def test_5xx_bounces_to_the_sender(remote_inst):
     """One recipient refused at RCPT, one accepted in the same job."""
     inst, sink = remote_inst
+    before = maildir_files(maildir(inst, USER))
     send(inst, USER, ["reject1@" + REMOTE, "dave@" + REMOTE], message(subject="refused"))
-    files = wait_files(inst, USER, 1)
-    dsn = DSN(read(files[0]))
+    files = wait_files(inst, USER, len(before) + 1)
+    new = sorted(set(files) - set(before))
+    assert len(new) == 1, (before, files)
+    dsn = DSN(read(new[0]))
     assert len(dsn.recipients) == 1, dsn.recipients
     r = dsn.recipients[0]
     assert address_of(r["final-recipient"]) == "reject1@" + REMOTE, r

@@ -9,9 +9,29 @@ import subprocess
 import pytest
 
 import smtp_helpers as sh
-from conftest import needs_root, wait_for
+from conftest import fresh_instance, needs_root, wait_for
 
 SENDER = "sender@elsewhere.example"
+
+
+@pytest.fixture(scope="module")
+def srv():
+    """One instance for the tests that need the default config, without
+    delivery agents (accepted mail stays in the spool to be read)."""
+    yield from sh.module_instance(deliver=False)
+
+
+@pytest.fixture
+def inst(srv):
+    """The shared instance: a test compares the spool with what was in it
+    when the test began (before=), never with an empty one."""
+    return srv
+
+
+@pytest.fixture
+def own_inst():
+    """An instance of its own, for a test that needs another config."""
+    yield from fresh_instance()
 
 
 def incoming(inst):
@@ -21,9 +41,10 @@ def incoming(inst):
         return []
 
 
-def assert_nothing_queued(inst, before=()):
-    """No committed message besides those in before, and (once the queue
-    has handled the ABORT) nothing in incoming/."""
+def assert_nothing_queued(inst, before):
+    """No committed message besides those in before (the spool ids when
+    the test began, or later), and (once the queue has handled the ABORT)
+    nothing in incoming/."""
     assert sh.spool_ids(inst) == sorted(before), sh.spool_ids(inst)
     assert wait_for(lambda: incoming(inst) == [], 5), incoming(inst)
 
@@ -92,7 +113,7 @@ SMUGGLED = (b"MAIL FROM:<evil@elsewhere.example>\r\n"
     b"\n.\r", b"\r.\n", b"\n..\n", b"\r\n.\n\r\n",
 ], ids=lambda b: b.decode().replace("\r", "CR").replace("\n", "LF"))
 def test_smuggling_fake_end_of_data(inst, fake_end):
-    sh.boot(inst, deliver=False)
+    before = sh.spool_ids(inst)
     first = b"From: a@elsewhere.example\r\nSubject: carrier\r\n\r\ncarrier text"
     with sh.SMTPClient(inst, "smtp") as c:
         open_data(c)
@@ -107,7 +128,7 @@ def test_smuggling_fake_end_of_data(inst, fake_end):
         # exactly one reply: the next one answers our NOOP
         assert c.cmd("NOOP") == (250, "2.0.0 Ok")
         assert c.buf == b""
-    assert_nothing_queued(inst)
+    assert_nothing_queued(inst, before)
 
 
 @pytest.mark.parametrize("body", [
@@ -117,16 +138,16 @@ def test_smuggling_fake_end_of_data(inst, fake_end):
     b"Subject: lf\r\n\r\nlast line ends in bare LF\n",
 ], ids=["lf-body", "lf-header", "cr-body", "lf-last"])
 def test_bare_cr_or_lf_refused(inst, body):
-    sh.boot(inst, deliver=False)
+    before = sh.spool_ids(inst)
     code, text = send_raw(inst, body + b"\r\n.\r\n")
     assert (code, text[:5]) == (554, "5.6.0"), (code, text)
-    assert_nothing_queued(inst)
+    assert_nothing_queued(inst, before)
 
 
 def test_only_crlf_dot_crlf_ends_data(inst):
     """The real end, even split over many packets, ends the data; a
     following transaction in the same session works."""
-    sh.boot(inst, deliver=False)
+    before = sh.spool_ids(inst)
     body = b"Subject: split\r\n\r\ntext\r\n"
     with sh.SMTPClient(inst, "smtp") as c:
         open_data(c)
@@ -149,13 +170,12 @@ def test_only_crlf_dot_crlf_ends_data(inst):
         answer2 = c.reply()
     assert stored(inst, answer1) == body
     assert stored(inst, answer2) == b"Subject: dots\r\n\r\n \r\nx\r\n"
-    assert len(sh.spool_ids(inst)) == 2
+    assert len(sh.spool_ids(inst)) == len(before) + 2
 
 
 # ---- what is stored ---------------------------------------------------------
 
 def test_dot_stuffing_removed_and_lines_intact(inst):
-    sh.boot(inst, deliver=False)
     body = (b"Subject: dots\r\n"
             b"\r\n"
             b".\r\n"
@@ -175,7 +195,6 @@ def test_dot_stuffing_removed_and_lines_intact(inst):
 
 
 def test_8bit_body_stored_intact(inst):
-    sh.boot(inst, deliver=False)
     octets = bytes(b for b in range(0x80, 0x100))
     body = (b"Subject: =?utf-8?q?=C3=A9t=C3=A9?=\r\n"
             b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -193,7 +212,6 @@ def test_8bit_body_stored_intact(inst):
 # ---- limits -------------------------------------------------------------------
 
 def test_data_line_of_1001_octets_refused(inst):
-    sh.boot(inst, deliver=False)
     head = b"Subject: long line\r\n\r\n"
     # 998 octets + CRLF = 1000: the limit, accepted
     ok = head + b"a" * 998 + b"\r\n"
@@ -226,7 +244,8 @@ def message_of(size):
     return body
 
 
-def test_message_size_limit_exact(inst):
+def test_message_size_limit_exact(own_inst):
+    inst = own_inst     # a config of its own
     limit = 20000
     sh.boot(inst, deliver=False, limits__message_size=str(limit))
     with sh.SMTPClient(inst, "smtp") as c:
@@ -248,7 +267,6 @@ def test_message_size_limit_exact(inst):
 
 
 def test_too_many_received_headers_is_a_loop(inst):
-    sh.boot(inst, deliver=False)
     hop = b"Received: from a.example by b.example with ESMTP id x; Tue, 1 Oct 2024 10:00:00 +0000\r\n"
     body = b"Subject: loop\r\n\r\nbody\r\n"
     ok = hop * 50 + body
@@ -275,9 +293,10 @@ def tree_attrs(top):
 
 
 @pytest.fixture
-def small_spool(inst):
+def small_spool(own_inst):
     """inst with a 256 KiB tmpfs mounted over its (empty) spool, with the
     installed directories recreated; unmounted at the end, always."""
+    inst = own_inst     # its spool is mounted over: not the shared one
     attrs = tree_attrs(inst.spool)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700",
                         "postern-test-spool", inst.spool], capture_output=True, text=True)

@@ -18,6 +18,25 @@ def B64(s):
     return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
 
 
+@pytest.fixture(scope="module")
+def srv():
+    """One instance for the file: every test here needs the same config
+    (boot() defaults); each test looks only at its own connections, its
+    own queue ids and the log written after it started.  Without delivery
+    agents: the tests read accepted mail in the spool, where a local agent
+    could take it away first (mail to alice) before wait_spool saw it."""
+    yield from sh.module_instance(deliver=False)
+
+
+@pytest.fixture
+def inst(srv):
+    return srv
+
+
+def log_since(inst, mark):
+    return inst.log()[mark:]
+
+
 def tls_client(inst, listener="smtp"):
     """A raw client after EHLO and STARTTLS (the caller sends the new EHLO)."""
     c = sh.SMTPClient(inst, listener)
@@ -29,7 +48,7 @@ def tls_client(inst, listener="smtp"):
 # ---- STARTTLS -------------------------------------------------------------
 
 def test_starttls_negotiates_tls12_or_newer(inst):
-    sh.boot(inst)
+    mark = len(inst.log())
     for listener in ("smtp", "submission"):
         s = sh.smtp(inst, listener)
         try:
@@ -46,7 +65,7 @@ def test_starttls_negotiates_tls12_or_newer(inst):
             assert s.noop()[0] == 250
         finally:
             s.close()
-    assert wait_for(lambda: "TLS established with" in inst.log(), 5)
+    assert wait_for(lambda: "TLS established with" in log_since(inst, mark), 5)
 
 
 def tls11_context():
@@ -62,7 +81,7 @@ def tls11_context():
 
 
 def test_tls11_client_refused(inst):
-    sh.boot(inst)
+    mark = len(inst.log())
     c = sh.SMTPClient(inst, "smtp")
     try:
         c.ehlo()
@@ -74,7 +93,8 @@ def test_tls11_client_refused(inst):
         assert "PROTOCOL_VERSION" in str(e.value).upper(), e.value
     finally:
         c.close()
-    assert wait_for(lambda: "TLS handshake with" in inst.log(), 5), inst.log()[-2000:]
+    assert wait_for(lambda: "TLS handshake with" in log_since(inst, mark), 5), \
+        inst.log()[-2000:]
     # implicit TLS on smtps: the same
     raw = sh.socket.create_connection(sh.addr_of(inst, "smtps"), timeout=10)
     try:
@@ -83,11 +103,10 @@ def test_tls11_client_refused(inst):
         assert "PROTOCOL_VERSION" in str(e.value).upper(), e.value
     finally:
         raw.close()
-    assert wait_for(lambda: inst.log().count("TLS handshake with") >= 2, 5)
+    assert wait_for(lambda: log_since(inst, mark).count("TLS handshake with") >= 2, 5)
 
 
 def test_second_starttls_in_tls_is_503(inst):
-    sh.boot(inst)
     with tls_client(inst) as c:
         c.ehlo()
         code, text = c.cmd("STARTTLS")
@@ -99,7 +118,7 @@ def test_second_starttls_in_tls_is_503(inst):
 def test_starttls_injection_discarded(inst):
     """CVE-2011-0411: commands pipelined after STARTTLS in the same packet
     are thrown away, not run inside the TLS session."""
-    sh.boot(inst)
+    mark = len(inst.log())
     with sh.SMTPClient(inst, "smtp") as c:
         c.ehlo()
         c.send(b"STARTTLS\r\nRSET\r\n")
@@ -113,14 +132,14 @@ def test_starttls_injection_discarded(inst):
         assert c.cmd("NOOP") == (250, "2.0.0 Ok")
         assert c.cmd("QUIT")[0] == 221
         assert c.buf == b"", c.buf
-    assert wait_for(lambda: "discarded 6 octets sent before the TLS handshake" in inst.log(), 5), \
+    assert wait_for(lambda: "discarded 6 octets sent before the TLS handshake"
+                    in log_since(inst, mark), 5), \
         inst.log()[-2000:]
 
 
 # ---- AUTH -----------------------------------------------------------------
 
 def test_auth_not_offered_or_accepted_before_tls(inst):
-    sh.boot(inst)
     for listener in ("smtp", "submission"):
         with sh.SMTPClient(inst, listener) as c:
             ext = c.ehlo()
@@ -138,7 +157,6 @@ def test_auth_not_offered_or_accepted_before_tls(inst):
 
 
 def test_auth_offered_after_tls(inst):
-    sh.boot(inst)
     for listener in ("smtp", "submission"):
         with tls_client(inst, listener) as c:
             ext = [e.upper() for e in c.ehlo()]
@@ -146,7 +164,6 @@ def test_auth_offered_after_tls(inst):
 
 
 def test_auth_plain_good(inst):
-    sh.boot(inst)
     with tls_client(inst, "submission") as c:
         c.ehlo()
         code, text = c.cmd("AUTH PLAIN " + B64("\0%s\0%s" % (sh.USER, sh.PASSWORD)))
@@ -165,7 +182,6 @@ def test_auth_plain_good(inst):
 
 
 def test_auth_login_good(inst):
-    sh.boot(inst)
     with tls_client(inst, "submission") as c:
         c.ehlo()
         assert c.cmd("AUTH LOGIN") == (334, "VXNlcm5hbWU6")
@@ -187,7 +203,6 @@ def test_auth_login_good(inst):
 
 @pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
 def test_auth_bad_password_and_unknown_user_same_answer(inst, mech):
-    sh.boot(inst)
     answers = []
     for user, password in ((sh.USER, "wrong password"),
                            ("nobody@example.test", sh.PASSWORD)):
@@ -208,7 +223,6 @@ def test_auth_bad_password_and_unknown_user_same_answer(inst, mech):
 
 
 def test_submission_without_auth_refused(inst):
-    sh.boot(inst)
     # before TLS and after TLS, MAIL needs AUTH on submission
     with sh.SMTPClient(inst, "submission") as c:
         c.ehlo()
@@ -256,7 +270,6 @@ def header_fields(msg):
 
 
 def test_smtps_auth_send_received_header(inst):
-    sh.boot(inst)
     s = sh.smtps(inst)
     try:
         assert s.sock.version() in ("TLSv1.2", "TLSv1.3")
@@ -295,7 +308,6 @@ def send_one(client_factory, body, rcpt=sh.USER):
 
 
 def test_submission_adds_date_and_message_id_when_missing(inst):
-    sh.boot(inst)
     qid = send_one(lambda: sh.submission(inst), MSG)
     sh.wait_spool(inst, qid)
     fields = header_fields(sh.spool_msg(inst, qid))
@@ -314,7 +326,6 @@ def test_submission_adds_date_and_message_id_when_missing(inst):
 
 
 def test_submission_keeps_date_and_message_id_when_present(inst):
-    sh.boot(inst)
     own = (b"Date: Tue, 01 Oct 2024 10:00:00 +0200\r\n"
            b"Message-ID: <original.1@client.example.org>\r\n") + MSG
     for factory in (lambda: sh.submission(inst), lambda: sh.smtps(inst)):
@@ -333,7 +344,6 @@ def test_submission_keeps_date_and_message_id_when_present(inst):
 def test_mx_port_adds_nothing_but_received(inst):
     """On the smtp (MX) port the message is not changed: no Date:/
     Message-ID: is added (that is a submission service's job)."""
-    sh.boot(inst)
     with sh.SMTPClient(inst, "smtp") as c:
         code, text = c.send_message("sender@elsewhere.example", [sh.USER], MSG)
     assert code == 250, text
