@@ -276,16 +276,17 @@ imap_send_flags(struct imap *p, uint32_t seq, const struct imap_known *k)
 static void
 imap_update_expunges(struct imap *p)
 {
-	size_t i = p->nknown;
+	size_t i = p->nknown, w;
 
-	while (i-- > 0) {
-		if (imap_folder_find(&p->folder, p->known[i].uid) != NULL)
-			continue;
-		imap_reply(p, "* %zu EXPUNGE", i + 1);
-		memmove(&p->known[i], &p->known[i + 1],
-		    (p->nknown - i - 1) * sizeof(*p->known));
-		p->nknown--;
-	}
+	while (i-- > 0)
+		if (imap_folder_find(&p->folder, p->known[i].uid) == NULL) {
+			imap_reply(p, "* %zu EXPUNGE", i + 1);
+			p->known[i].uid = 0;	/* no message has UID 0 */
+		}
+	for (i = w = 0; i < p->nknown; i++)
+		if (p->known[i].uid != 0)
+			p->known[w++] = p->known[i];
+	p->nknown = w;
 }
 
 void
