@@ -119,6 +119,11 @@ int mime_decode_words(const char *s, size_t n, struct buf *out) WUR;
  * mime_parse for the envelope, public for tests and SEARCH. */
 void mime_parse_addrs(const char *s, size_t n, struct mime_addrlist *list);
 void mime_addrlist_free(struct mime_addrlist *list);
+/* The value of a hex digit (either case) or of a base64 character
+ * (RFC 4648 alphabet), -1 for any other octet: for the lenient decoders of
+ * encoded-words and bodies. */
+int mime_hexval(unsigned char ch);
+int mime_b64val(unsigned char ch);
 /* One field of a header, for walking a part's header [hdr_start, hdr_end)
  * with mime_hfield_next (same line rules as mime_parse).  [start, end) is
  * the field with its continuation lines and their line ends; its name is

@@ -390,8 +390,8 @@ parse_ew(const char *s, size_t n, struct ew *w)
 	return 1;
 }
 
-static int
-hexv(unsigned char ch)
+int
+mime_hexval(unsigned char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -399,8 +399,8 @@ hexv(unsigned char ch)
 	return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
 }
 
-static int
-b64v(unsigned char ch)
+int
+mime_b64val(unsigned char ch)
 {
 	if (ch >= 'A' && ch <= 'Z')
 		return ch - 'A';
@@ -426,10 +426,10 @@ ew_decode(const struct ew *w, struct buf *out)
 			if (ch == '_')
 				ch = ' ';
 			else if (ch == '=' && i + 2 < w->tlen &&
-			    hexv((unsigned char)w->text[i + 1]) >= 0 &&
-			    hexv((unsigned char)w->text[i + 2]) >= 0) {
-				ch = (unsigned char)(hexv((unsigned char)w->text[i + 1]) * 16 +
-				    hexv((unsigned char)w->text[i + 2]));
+			    mime_hexval((unsigned char)w->text[i + 1]) >= 0 &&
+			    mime_hexval((unsigned char)w->text[i + 2]) >= 0) {
+				ch = (unsigned char)(mime_hexval((unsigned char)w->text[i + 1]) * 16 +
+				    mime_hexval((unsigned char)w->text[i + 2]));
 				i += 2;
 			}
 			if (buf_putc(out, (char)ch) == -1)
@@ -438,7 +438,7 @@ ew_decode(const struct ew *w, struct buf *out)
 		}
 		if (ch == '=')
 			break;
-		if ((v = b64v(ch)) < 0)
+		if ((v = mime_b64val(ch)) < 0)
 			continue;
 		acc = (acc << 6) | (unsigned)v;
 		if ((bits += 6) >= 8) {

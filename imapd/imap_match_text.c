@@ -170,27 +170,14 @@ int
 imap_match_field_next(const char *h, size_t hlen, size_t *pos, const char *name,
     struct buf *v)
 {
-	size_t i = *pos, le, ce, ne, c, nlen = strlen(name);
+	struct mime_hfield f;
+	size_t nlen = strlen(name);
 
-	while (i < hlen) {
-		le = mt_line_end(h, i, hlen);
-		ce = mt_content_end(h, i, le);
-		c = h[i] == ' ' || h[i] == '\t' ? 0 : mt_field_colon(h, i, ce, &ne);
-		if (c == 0 || ne - i != nlen || strncasecmp(h + i, name, nlen) != 0) {
-			i = le;
-			continue;
+	while (mime_hfield_next(h, hlen, pos, &f))
+		if (mime_hfield_is(h, &f, name, nlen)) {
+			buf_reset(v);
+			return mime_hfield_value(h, &f, v) == 0;
 		}
-		buf_reset(v);
-		if (buf_append(v, h + c, ce - c) == -1)
-			return 0;
-		for (i = le; i < hlen && (h[i] == ' ' || h[i] == '\t'); i = le) {
-			le = mt_line_end(h, i, hlen);
-			if (buf_append(v, h + i, mt_content_end(h, i, le) - i) == -1)
-				return 0;
-		}
-		*pos = i;
-		return 1;
-	}
 	*pos = hlen;
 	return 0;
 }
@@ -266,27 +253,6 @@ imap_match_head(struct imap_match_msg *m)
 	return 0;
 }
 
-static int
-mt_hexv(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (unsigned char)toupper(ch);
-	return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
-static int
-mt_b64v(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
 /* Lenient base64: other octets skipped, '=' ends a quantum. */
 static int
 mt_dec_base64(const char *s, size_t n, struct buf *out)
@@ -301,7 +267,7 @@ mt_dec_base64(const char *s, size_t n, struct buf *out)
 			bits = 0;
 			continue;
 		}
-		if ((v = mt_b64v((unsigned char)s[i])) < 0)
+		if ((v = mime_b64val((unsigned char)s[i])) < 0)
 			continue;
 		acc = ((acc << 6) | (unsigned)v) & 0xffffff;
 		if ((bits += 6) >= 8) {
@@ -327,8 +293,8 @@ mt_dec_qp(const char *s, size_t n, struct buf *out)
 				return -1;
 			continue;
 		}
-		if (i + 2 < n && (h1 = mt_hexv((unsigned char)s[i + 1])) >= 0 &&
-		    (h2 = mt_hexv((unsigned char)s[i + 2])) >= 0) {
+		if (i + 2 < n && (h1 = mime_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (h2 = mime_hexval((unsigned char)s[i + 2])) >= 0) {
 			if (buf_putc(out, (char)(h1 * 16 + h2)) == -1)
 				return -1;
 			i += 2;

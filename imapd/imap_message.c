@@ -416,32 +416,12 @@ static void
 imap_store_answer(struct imap *p, uint32_t uid)
 {
 	const struct imap_cmd *c = p->cmd;
-	struct buf b = BUF_INIT(65536);
-	const struct imap_msg *m;
-	const char *sep = "";
 	uint32_t seq;
-	int r;
 
-	if ((m = imap_known_refresh(p, uid, &seq)) == NULL || seq == 0 ||
+	if (imap_known_refresh(p, uid, &seq) == NULL || seq == 0 ||
 	    (c->silent && !p->condstore))
 		return;
-	r = buf_printf(&b, "* %" PRIu32 " FETCH (", seq);
-	if (r == 0 && !c->silent) {
-		r = buf_puts(&b, "FLAGS ");
-		if (r == 0)
-			r = imap_put_flags(&b, &p->folder, m->sys, m->kw, m->recent);
-		sep = " ";
-	}
-	if (r == 0 && c->uid) {
-		r = buf_printf(&b, "%sUID %" PRIu32, sep, m->uid);
-		sep = " ";
-	}
-	if (r == 0 && p->condstore)
-		r = buf_printf(&b, "%sMODSEQ (%" PRIu64 ")", sep, m->modseq);
-	if (r == -1 || buf_puts(&b, ")") == -1)
-		log_panic("STORE response too long");
-	imap_reply(p, "%s", buf_cstr(&b));
-	buf_free(&b);
+	imap_send_flags(p, seq, &p->known[seq - 1], !c->silent, c->uid);
 }
 
 void

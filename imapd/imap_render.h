@@ -16,8 +16,8 @@
  *   the message has them (encoded-words not decoded, as Dovecot does).
  * - Tokens mime lower-cases (type, subtype, encoding, disposition,
  *   parameter names) are sent lower case; values as received.  Missing
- *   encoding is "7bit"; a text part without charset gets ("charset"
- *   "us-ascii") appended to its parameters (Dovecot's default).
+ *   encoding is "7bit"; to a text part without charset, ("charset"
+ *   "us-ascii") is appended to its parameters (Dovecot's default).
  * - RFC 2231 parameters are sent decoded under their plain name, as
  *   current Dovecot does (its rfc2231-parser converts to UTF-8): charsets
  *   us-ascii, utf-8 or none as the bytes decoded, iso-8859-1/latin1

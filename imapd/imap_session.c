@@ -27,11 +27,6 @@
 #define IMAP_CAPS "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT " \
 	"UIDPLUS MOVE CHILDREN SPECIAL-USE CONDSTORE ESEARCH LIST-EXTENDED LIST-STATUS"
 
-struct imap_command {
-	enum imap_verb verb;
-	void (*handler)(struct imap *);
-};
-
 /* ---- output ------------------------------------------------------------- */
 
 /* The wait allowed for one read or write: imap.timeout, capped by what is
@@ -255,16 +250,27 @@ imap_known_add(struct imap *p, const struct imap_msg *m)
 	    .kw = m->kw, .modseq = m->modseq, .recent = m->recent };
 }
 
-/* "* n FETCH (FLAGS (...) [MODSEQ (m)])" for a changed message. */
-static void
-imap_send_flags(struct imap *p, uint32_t seq, const struct imap_known *k)
+void
+imap_send_flags(struct imap *p, uint32_t seq, const struct imap_known *k, int flags,
+    int uid)
 {
 	struct buf b = BUF_INIT(65536);
+	const char *sep = "";
+	int r = buf_printf(&b, "* %" PRIu32 " FETCH (", seq);
 
-	if (buf_printf(&b, "* %" PRIu32 " FETCH (FLAGS ", seq) == -1 ||
-	    imap_put_flags(&b, &p->folder, k->sys, k->kw, k->recent) == -1 ||
-	    (p->condstore && buf_printf(&b, " MODSEQ (%" PRIu64 ")", k->modseq) == -1) ||
-	    buf_puts(&b, ")") == -1)
+	if (r == 0 && flags) {
+		r = buf_puts(&b, "FLAGS ");
+		if (r == 0)
+			r = imap_put_flags(&b, &p->folder, k->sys, k->kw, k->recent);
+		sep = " ";
+	}
+	if (r == 0 && uid) {
+		r = buf_printf(&b, "%sUID %" PRIu32, sep, k->uid);
+		sep = " ";
+	}
+	if (r == 0 && p->condstore)
+		r = buf_printf(&b, "%sMODSEQ (%" PRIu64 ")", sep, k->modseq);
+	if (r == -1 || buf_puts(&b, ")") == -1)
 		imap_overflow(p);
 	else
 		imap_reply(p, "%s", buf_cstr(&b));
@@ -326,7 +332,7 @@ imap_update(struct imap *p, int expunges)
 		k->kw = m->kw;
 		k->modseq = m->modseq;
 		k->recent = m->recent;
-		imap_send_flags(p, (uint32_t)i + 1, k);
+		imap_send_flags(p, (uint32_t)i + 1, k, 1, 0);
 	}
 	for (i = 0; i < f->n; i++)
 		if (f->msgs[i].uid > maxuid)
@@ -499,37 +505,38 @@ imap_cmd_enable(struct imap *p)
 	imap_done(p, "OK", "ENABLE completed");
 }
 
-static const struct imap_command imap_commands[] = {
-	{ IMAP_V_CAPABILITY, imap_cmd_capability },
-	{ IMAP_V_NOOP, imap_cmd_noop },
-	{ IMAP_V_CHECK, imap_cmd_noop },
-	{ IMAP_V_LOGOUT, imap_cmd_logout },
-	{ IMAP_V_STARTTLS, imap_cmd_starttls },
-	{ IMAP_V_LOGIN, imap_cmd_authenticated },
-	{ IMAP_V_AUTHENTICATE, imap_cmd_authenticated },
-	{ IMAP_V_NAMESPACE, imap_cmd_namespace },
-	{ IMAP_V_ID, imap_cmd_id },
-	{ IMAP_V_ENABLE, imap_cmd_enable },
-	{ IMAP_V_SELECT, imap_cmd_select },
-	{ IMAP_V_EXAMINE, imap_cmd_select },
-	{ IMAP_V_CREATE, imap_cmd_create },
-	{ IMAP_V_DELETE, imap_cmd_delete },
-	{ IMAP_V_RENAME, imap_cmd_rename },
-	{ IMAP_V_SUBSCRIBE, imap_cmd_subscribe },
-	{ IMAP_V_UNSUBSCRIBE, imap_cmd_subscribe },
-	{ IMAP_V_LIST, imap_cmd_list },
-	{ IMAP_V_LSUB, imap_cmd_list },
-	{ IMAP_V_STATUS, imap_cmd_status },
-	{ IMAP_V_APPEND, imap_cmd_append },
-	{ IMAP_V_CLOSE, imap_cmd_close },
-	{ IMAP_V_UNSELECT, imap_cmd_close },
-	{ IMAP_V_EXPUNGE, imap_cmd_expunge },
-	{ IMAP_V_SEARCH, imap_cmd_search },
-	{ IMAP_V_FETCH, imap_cmd_fetch },
-	{ IMAP_V_STORE, imap_cmd_store },
-	{ IMAP_V_COPY, imap_cmd_copy },
-	{ IMAP_V_MOVE, imap_cmd_copy },
-	{ IMAP_V_IDLE, imap_cmd_idle },
+/* The handler of each verb the parser knows (all of them). */
+static void (*const imap_commands[IMAP_V_COUNT])(struct imap *) = {
+	[IMAP_V_CAPABILITY] = imap_cmd_capability,
+	[IMAP_V_NOOP] = imap_cmd_noop,
+	[IMAP_V_CHECK] = imap_cmd_noop,
+	[IMAP_V_LOGOUT] = imap_cmd_logout,
+	[IMAP_V_STARTTLS] = imap_cmd_starttls,
+	[IMAP_V_LOGIN] = imap_cmd_authenticated,
+	[IMAP_V_AUTHENTICATE] = imap_cmd_authenticated,
+	[IMAP_V_NAMESPACE] = imap_cmd_namespace,
+	[IMAP_V_ID] = imap_cmd_id,
+	[IMAP_V_ENABLE] = imap_cmd_enable,
+	[IMAP_V_SELECT] = imap_cmd_select,
+	[IMAP_V_EXAMINE] = imap_cmd_select,
+	[IMAP_V_CREATE] = imap_cmd_create,
+	[IMAP_V_DELETE] = imap_cmd_delete,
+	[IMAP_V_RENAME] = imap_cmd_rename,
+	[IMAP_V_SUBSCRIBE] = imap_cmd_subscribe,
+	[IMAP_V_UNSUBSCRIBE] = imap_cmd_subscribe,
+	[IMAP_V_LIST] = imap_cmd_list,
+	[IMAP_V_LSUB] = imap_cmd_list,
+	[IMAP_V_STATUS] = imap_cmd_status,
+	[IMAP_V_APPEND] = imap_cmd_append,
+	[IMAP_V_CLOSE] = imap_cmd_close,
+	[IMAP_V_UNSELECT] = imap_cmd_close,
+	[IMAP_V_EXPUNGE] = imap_cmd_expunge,
+	[IMAP_V_SEARCH] = imap_cmd_search,
+	[IMAP_V_FETCH] = imap_cmd_fetch,
+	[IMAP_V_STORE] = imap_cmd_store,
+	[IMAP_V_COPY] = imap_cmd_copy,
+	[IMAP_V_MOVE] = imap_cmd_copy,
+	[IMAP_V_IDLE] = imap_cmd_idle,
 };
 
 /* May EXPUNGE responses go out after this command (RFC 3501 7.4.1)? */
@@ -548,7 +555,6 @@ imap_dispatch(struct imap *p)
 {
 	struct imap_cmd *c = p->cmd;
 	enum imap_err e = imap_cmd_parse(p->cmdbuf.data, p->cmdbuf.len, c);
-	size_t i;
 
 	buf_reset(&p->tagged);
 	if (e != IMAP_E_OK) {
@@ -562,14 +568,9 @@ imap_dispatch(struct imap *p)
 		    "No mailbox selected");
 		goto out;
 	}
-	for (i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]); i++)
-		if (imap_commands[i].verb == c->verb)
-			break;
-	if (i == sizeof(imap_commands) / sizeof(imap_commands[0])) {
-		imap_bad(p, c->tag, "Command not implemented");
-		goto out;
-	}
-	imap_commands[i].handler(p);
+	if ((unsigned)c->verb >= IMAP_V_COUNT || imap_commands[c->verb] == NULL)
+		log_panic("no handler for %s", imap_verb_name(c->verb));
+	imap_commands[c->verb](p);
 	if (p->tagged.len > 0 && c->verb != IMAP_V_LOGOUT)
 		imap_update(p, imap_expunges_allowed(c));
 	if (p->tagged.len > 0)

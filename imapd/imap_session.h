@@ -90,6 +90,11 @@ int imap_flush(struct imap *p);
  * (EXISTS, RECENT), flag changes (FETCH) and, when expunges may be sent,
  * vanished messages (EXPUNGE, highest first). */
 void imap_update(struct imap *p, int expunges);
+/* "* seq FETCH ([FLAGS (...)] [UID u] [MODSEQ (m)])" of what the client
+ * now knows of a message: FLAGS if flags, UID if uid, MODSEQ once
+ * CONDSTORE is enabled (RFC 7162 3.1.4.1). */
+void imap_send_flags(struct imap *p, uint32_t seq, const struct imap_known *k, int flags,
+    int uid);
 /* The flag list of m in the folder: "\Seen $Label1 \Recent". */
 int imap_put_flags(struct buf *out, const struct imap_folder *f, uint32_t sys,
     uint32_t kw, int recent) WUR;

@@ -38,14 +38,18 @@ def srv():
 
 @pytest.fixture
 def user(srv):
-    """A user of its own for the test, with an empty Maildir."""
+    """A user of its own for the test, with an empty Maildir; the test's
+    connections are closed after it (they all come from one address, and
+    master allows imap.max_sessions_per_ip of them)."""
     u = _free.pop(0)
     ph.make_mailbox(srv, u)
-    return u
+    yield u
+    ih.close_all()
 
 
 def login(srv, user, listener="imap"):
     c = IMAPClient(srv, listener)
+    assert c.greeting.startswith("* OK"), c.greeting
     r = c.cmd('a0 LOGIN "%s" "%s"' % (user, PASSWORD))
     assert r[-1].startswith("a0 OK"), r
     return c
@@ -503,6 +507,22 @@ def test_idle_sees_other_session_and_rejects_junk(srv, user):
     a.send(b"NOT DONE\r\n")
     assert a.tagged("a2")[-1].startswith("a2 BAD")
     ok(a.cmd("a3 NOOP"), "a3")
+
+
+def test_uidvalidity_change_ends_the_session(srv, user):
+    """A folder whose UID list is lost is rebuilt with a new UIDVALIDITY;
+    a session that has it selected cannot go on with its numbers: BYE."""
+    put(srv, user, "Subject: 1\r\n\r\nx\r\n")
+    c = login(srv, user)
+    ok(c.cmd("a1 SELECT INBOX"), "a1")
+    os.unlink(os.path.join(ph.mailbox(srv, user), "postern-uidlist"))
+    put(srv, user, "Subject: 2\r\n\r\nx\r\n")
+    r = c.cmd("a2 NOOP")
+    assert r[-1] == "* BYE Mailbox was rebuilt; please reconnect", r
+    assert c.closed(10)
+    c = login(srv, user)
+    r = ok(c.cmd("b1 SELECT INBOX"), "b1")
+    assert "* 2 EXISTS" in r
 
 
 # ---- hostile input -----------------------------------------------------------------

@@ -460,6 +460,49 @@ def test_busy_client_is_logged_out_at_the_session_limit(inst):
         inst.configure(imap__session_timeout=None)
 
 
+@pytest.mark.parametrize("idle", [False, True])
+def test_logged_in_client_is_logged_out(inst, idle):
+    """The imap mail process ends a session that stays silent for
+    imap.timeout, in IDLE too (RFC 2177: clients re-IDLE within 29 min)."""
+    with tls(inst, timeout=60) as c:
+        logged_in(c.last(login("a")), "a")
+        assert c.last("b SELECT INBOX").startswith("b OK")
+        if idle:
+            c.send("c IDLE\r\n")
+            assert c.line().startswith("+ ")
+        t = time.monotonic()
+        assert c.line(timeout=60) == "* BYE Autologout; idle for too long"
+        assert time.monotonic() - t >= IDLE - 0.5      # not before imap.timeout
+        assert c.closed(10)
+
+
+def test_busy_session_ends_at_the_session_limit(inst):
+    """After login too: NOOP every 0.5 s keeps within imap.timeout, yet the
+    mail process ends the session at imap.session_timeout."""
+    inst.configure(imap__session_timeout="4s")
+    try:
+        with tls(inst, timeout=60) as c:
+            logged_in(c.last(login("a")), "a")
+            t = time.monotonic()
+            lines = []
+
+            def ended():
+                if c.buf or select.select([c.sock], [], [], 0)[0]:
+                    lines.append(c.line())
+                    return True
+                lines.extend(c.cmd("n NOOP"))
+                if lines[-1].startswith("* BYE"):
+                    return True
+                time.sleep(0.5)
+                return False
+            assert wait_for(ended, 40), lines[-3:]
+            assert lines[-1] == "* BYE Autologout; idle for too long", lines[-3:]
+            assert time.monotonic() - t >= 3.5
+            assert c.closed(10)
+    finally:
+        inst.configure(imap__session_timeout=None)
+
+
 # ---- confinement --------------------------------------------------------------
 
 def test_login_process_is_confined(inst):
