@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -Icommon \
            -DPOSTERN_CONF_DEFAULT='"$(PREFIX)/etc/postern/postern.conf"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
-LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lbsd -lcdb) -lcrypt -lresolv
 
 # Every program is <folder>/<name>.c plus <folder>/<name>_*.c (and the

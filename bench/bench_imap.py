@@ -481,17 +481,8 @@ class Dovecot(bench_pop3.Dovecot):
             f.write(self._conf())
         return uid, gid
 
-    def start_imap(self, timeout=30):
-        with open(self.logfile, "ab") as log:
-            self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf],
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        ok = conftest.wait_for(lambda: self.proc.poll() is not None
-                               or greets(self.addr, self.port), timeout, interval=0.2)
-        if self.proc.poll() is not None:
-            raise RuntimeError("dovecot exited with %d" % self.proc.returncode)
-        if not ok:
-            raise RuntimeError("dovecot did not answer on %s:%d" % (self.addr, self.port))
+    def answers(self):
+        return greets(self.addr, self.port)
 
     def tree(self):
         """The master and its descendants."""
@@ -527,7 +518,7 @@ def run_dovecot(users, msgs, opts):
     dc = Dovecot(addr, conftest.PORTS["imap"], users)
     try:
         owner = dc.setup_imap(msgs, opts["idle"])
-        dc.start_imap()
+        dc.start()
         print("Dovecot %s on %s:%d, master pid %d" % (
             dc.version, addr, dc.port, dc.proc.pid), flush=True)
         r = run_server("dovecot", addr, dc.port, users, opts,

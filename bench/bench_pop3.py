@@ -451,13 +451,17 @@ class Dovecot:
         with open(self.conf, "w") as f:
             f.write(self._conf())
 
+    def answers(self):
+        """True when the server greets on its port (POP3 here)."""
+        return greeting(self.addr, self.port)
+
     def start(self, timeout=30):
         with open(self.logfile, "ab") as log:
             self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.conf],
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         ok = conftest.wait_for(lambda: self.proc.poll() is not None
-                               or greeting(self.addr, self.port), timeout, interval=0.2)
+                               or self.answers(), timeout, interval=0.2)
         if self.proc.poll() is not None:
             raise RuntimeError("dovecot exited with %d" % self.proc.returncode)
         if not ok:

@@ -68,43 +68,11 @@ lineio_init(struct lineio *l, int fd, int timeout_ms)
 {
 	l->fd = fd;
 	l->tls = NULL;
+	l->tls_ops = NULL;
 	l->timeout_ms = timeout_ms;
 	l->inpos = l->inlen = 0;
 	buf_init(&l->out, LINEIO_OUTMAX);
 	l->eof = l->err = 0;
-}
-
-size_t
-lineio_start_tls(struct lineio *l, struct tls_conn *t)
-{
-	size_t n = l->inlen - l->inpos;
-
-	l->inpos = l->inlen = 0;
-	l->tls = t;
-	return n;
-}
-
-int
-lineio_tls_accept(struct lineio *l, struct tls_conn *t, SSL_CTX *ctx, int timeout_ms,
-    const char *client, char *info, size_t infosize)
-{
-	const char *err = NULL;
-	size_t dropped;
-
-	dropped = lineio_start_tls(l, t);
-	if (dropped > 0)
-		log_warn("client %s: discarded %zu octets sent before the TLS handshake "
-		    "(command injection attempt?)", client, dropped);
-	if (tls_accept(t, ctx, l->fd, timeout_ms, &err) == -1) {
-		log_info("TLS handshake with %s failed: %s", client,
-		    err != NULL ? err : "unknown error");
-		l->tls = NULL;
-		return -1;
-	}
-	if (tls_describe(t, info, infosize) == -1 && str_copy(info, infosize, "TLS") == -1)
-		info[0] = '\0';
-	log_info("TLS established with %s: %s", client, info);
-	return 0;
 }
 
 int
@@ -137,7 +105,7 @@ lineio_fill(struct lineio *l)
 		return 0;
 	l->inpos = l->inlen = 0;
 	for (;;) {
-		if (l->tls == NULL || tls_pending(l->tls) <= 0) {
+		if (l->tls == NULL || l->tls_ops->pending(l->tls) <= 0) {
 			r = lineio_wait(l->fd, POLLIN, l->timeout_ms);
 			if (r != 1) {
 				if (r == LINEIO_ERROR)
@@ -146,7 +114,7 @@ lineio_fill(struct lineio *l)
 			}
 		}
 		if (l->tls != NULL)
-			n = tls_read(l->tls, l->in, sizeof(l->in));
+			n = l->tls_ops->read(l->tls, l->in, sizeof(l->in));
 		else
 			n = read(l->fd, l->in, sizeof(l->in));
 		if (n > 0) {
@@ -255,7 +223,7 @@ lineio_pending(const struct lineio *l)
 	size_t n = l->inlen - l->inpos;
 	int t;
 
-	if (l->tls != NULL && (t = tls_pending(l->tls)) > 0)
+	if (l->tls != NULL && (t = l->tls_ops->pending(l->tls)) > 0)
 		n += (size_t)t;
 	return n;
 }
@@ -309,7 +277,7 @@ lineio_flush(struct lineio *l)
 		if (n > LINEIO_WRITECHUNK)
 			n = LINEIO_WRITECHUNK;
 		if (l->tls != NULL) {
-			if (tls_write(l->tls, l->out.data + done, n) == -1)
+			if (l->tls_ops->write(l->tls, l->out.data + done, n) == -1)
 				break;
 			done += n;
 			continue;

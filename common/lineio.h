@@ -13,9 +13,18 @@
 
 #define LINEIO_BUFSIZE 16384
 
+/* What lineio calls on a TLS connection (set by lineio_start_tls, in
+ * lineio_tls.c): through pointers, so lineio.c does not pull in OpenSSL. */
+struct lineio_tls_ops {
+	ssize_t (*read)(struct tls_conn *t, void *p, size_t n);
+	int (*write)(struct tls_conn *t, const void *p, size_t n);
+	int (*pending)(struct tls_conn *t);
+};
+
 struct lineio {
 	int fd;
 	struct tls_conn *tls;	/* NULL: plain fd */
+	const struct lineio_tls_ops *tls_ops;	/* with tls */
 	int timeout_ms;		/* for each wait; <= 0: none */
 	char in[LINEIO_BUFSIZE];
 	size_t inpos, inlen;	/* unread bytes are in[inpos .. inlen) */
@@ -34,8 +43,9 @@ enum {
 };
 
 void lineio_init(struct lineio *l, int fd, int timeout_ms);
-/* Switch to TLS (after STARTTLS); unread plaintext is discarded and its
- * count returned so callers can log the injection attempt. */
+/* lineio_tls.c: switch to TLS (after STARTTLS); unread plaintext is
+ * discarded and its count returned so callers can log the injection
+ * attempt. */
 size_t lineio_start_tls(struct lineio *l, struct tls_conn *t);
 /* The server side of STARTTLS/STLS or implicit TLS on l: switch to t
  * (logging unread plaintext as an injection attempt: it is discarded,

@@ -45,6 +45,9 @@ void login_process_drop(const struct config *cf);
 
 /* 1 if s[0..len) is a token: exactly LOGIN_TOKEN_LEN lower-case hex digits. */
 int login_token_valid(const char *s, size_t len);
+/* 1 if u is an address as userdb_address_normalize gives it (copied
+ * into out[USERDB_ADDR_MAX + 1]), 0 if not. */
+int login_user_valid(const char *u, char *out);
 
 /* 1 if s[0..len) is an IMAP tag (RFC 3501 9: 1*<ASTRING-CHAR except
  * "+">) of at most LOGIN_TAG_MAX octets. */
@@ -124,15 +127,15 @@ int login_session_receive(const struct config *c, const char *service,
     struct login_session *s, const char **err) WUR;
 void login_session_free(struct login_session *s);
 
-/* Mail process, as root, after login_session_receive: take one of max
- * concurrent-session slots of user (imap.max_sessions_per_user): an
- * exclusive flock on paths.runtime/sessions/H.i (H: a hash of the user,
- * i < max; created 0600, read-only), kept while *fd_out stays open and
- * released by the kernel when the process ends, crash or not.  1 and
- * *fd_out (keep it, close-on-exec, across the privilege drop); 0 all
+/* Mail process (login_mail.c), as the mailbox owner in the Maildir dir:
+ * take one of max concurrent-session slots (imap.max_sessions_per_user):
+ * an exclusive flock on dir/LOGIN_SLOT_FILE.i (i < max; created 0600,
+ * opened read-only), kept while *fd_out stays open and released by the
+ * kernel when the process ends, crash or not.  The Maildir is the user's
+ * own, so no name needs deriving from the user.  1 and *fd_out; 0 all
  * slots are taken (answer [LIMIT]); -1 with *err. */
-int login_user_slot(const struct config *c, const char *user, unsigned max, int *fd_out,
-    const char **err) WUR;
+#define LOGIN_SLOT_FILE	"postern-session"
+int login_user_slot(const char *dir, unsigned max, int *fd_out, const char **err) WUR;
 
 /* The Maildir of a virtual user (paths.mail/DOMAIN/LOCAL) and the account
  * that owns it (PREFIXvmail; in dev mode the invoking user).  0, or -1 with

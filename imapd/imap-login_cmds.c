@@ -1,8 +1,8 @@
 /*
  * imap-login_cmds: CAPABILITY, NOOP, LOGOUT, STARTTLS and ID before
- * authentication, and the TLS handshake.  Plaintext pipelined after
+ * authentication, and the greeting.  Plaintext pipelined after
  * STARTTLS is thrown away, never executed inside the TLS session (the
- * CVE-2011-0411 class).
+ * CVE-2011-0411 class; login_conn_tls_start).
  */
 #include <string.h>
 
@@ -16,22 +16,22 @@
 static const char *
 imap_login_caps(const struct imap_login *s, char *out, size_t size)
 {
-	int plain = imap_login_plaintext_ok(s);
+	int plain = login_conn_plaintext_ok(&s->c);
 
 	if (str_format(out, size, "IMAP4rev1 SASL-IR LITERAL+ ID%s%s",
-	    s->tls_ctx != NULL && !s->in_tls ? " STARTTLS" : "",
+	    s->c.tls_ctx != NULL && !s->c.in_tls ? " STARTTLS" : "",
 	    plain ? " AUTH=PLAIN" : " LOGINDISABLED") == -1)
 		log_panic("imap-login: capability list");
 	return out;
 }
 
 void
-imap_login_greeting(struct imap_login *s)
+imap_login_greeting(struct login_conn *c)
 {
 	char caps[256];
 
-	imap_login_reply(s, "* OK [CAPABILITY %s] postern ready.",
-	    imap_login_caps(s, caps, sizeof(caps)));
+	login_conn_reply(c, "* OK [CAPABILITY %s] postern ready.",
+	    imap_login_caps(imap_login_of(c), caps, sizeof(caps)));
 }
 
 void
@@ -39,22 +39,22 @@ imap_login_cmd_capability(struct imap_login *s, const struct imap_cmd *c)
 {
 	char caps[256];
 
-	imap_login_reply(s, "* CAPABILITY %s", imap_login_caps(s, caps, sizeof(caps)));
-	imap_login_reply(s, "%s OK Capability completed.", c->tag);
+	login_conn_reply(&s->c, "* CAPABILITY %s", imap_login_caps(s, caps, sizeof(caps)));
+	login_conn_reply(&s->c, "%s OK Capability completed.", c->tag);
 }
 
 void
 imap_login_cmd_noop(struct imap_login *s, const struct imap_cmd *c)
 {
-	imap_login_reply(s, "%s OK NOOP completed.", c->tag);
+	login_conn_reply(&s->c, "%s OK NOOP completed.", c->tag);
 }
 
 void
 imap_login_cmd_logout(struct imap_login *s, const struct imap_cmd *c)
 {
-	imap_login_reply(s, "* BYE Logging out");
-	imap_login_reply(s, "%s OK Logout completed.", c->tag);
-	s->closing = 1;
+	login_conn_reply(&s->c, "* BYE Logging out");
+	login_conn_reply(&s->c, "%s OK Logout completed.", c->tag);
+	s->c.closing = 1;
 }
 
 /* RFC 2971 3.3: the server's own field list; the client's is not
@@ -62,34 +62,24 @@ imap_login_cmd_logout(struct imap_login *s, const struct imap_cmd *c)
 void
 imap_login_cmd_id(struct imap_login *s, const struct imap_cmd *c)
 {
-	imap_login_reply(s, "* ID (\"name\" \"postern\")");
-	imap_login_reply(s, "%s OK ID completed.", c->tag);
-}
-
-int
-imap_login_tls_start(struct imap_login *s)
-{
-	if (lineio_tls_accept(&s->io, &s->tls, s->tls_ctx, imap_login_timeout_ms(s),
-	    s->client_addr, s->tls_info, sizeof(s->tls_info)) == -1)
-		return -1;
-	s->in_tls = 1;
-	return 0;
+	login_conn_reply(&s->c, "* ID (\"name\" \"postern\")");
+	login_conn_reply(&s->c, "%s OK ID completed.", c->tag);
 }
 
 void
 imap_login_cmd_starttls(struct imap_login *s, const struct imap_cmd *c)
 {
-	if (s->in_tls) {
-		imap_login_bad(s, "TLS is already active");
+	if (s->c.in_tls) {
+		login_conn_bad(&s->c, "TLS is already active");
 		return;
 	}
-	if (s->tls_ctx == NULL) {
-		imap_login_bad(s, "TLS is not available");
+	if (s->c.tls_ctx == NULL) {
+		login_conn_bad(&s->c, "TLS is not available");
 		return;
 	}
-	imap_login_reply(s, "%s OK Begin TLS negotiation now.", c->tag);
-	if (imap_login_flush(s) == -1)
+	login_conn_reply(&s->c, "%s OK Begin TLS negotiation now.", c->tag);
+	if (login_conn_flush(&s->c) == -1)
 		return;
-	if (imap_login_tls_start(s) == -1)
-		s->closing = 1;
+	if (login_conn_tls_start(&s->c) == -1)
+		s->c.closing = 1;
 }

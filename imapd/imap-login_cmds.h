@@ -1,22 +1,17 @@
 /*
  * imap-login_cmds: the not-authenticated commands that carry no
  * credentials: CAPABILITY, NOOP, LOGOUT (RFC 3501 6.1), STARTTLS (6.2.1,
- * RFC 2595), ID (RFC 2971), the greeting, and the TLS handshake for
- * STARTTLS and imaps.
+ * RFC 2595), ID (RFC 2971) and the greeting.
  */
 #ifndef POSTERN_IMAP_LOGIN_CMDS_H
 #define POSTERN_IMAP_LOGIN_CMDS_H
 #include "imap-login_session.h"
 
 /* "* OK [CAPABILITY ...] postern ready." */
-void imap_login_greeting(struct imap_login *s);
+void imap_login_greeting(struct login_conn *c);
 void imap_login_cmd_capability(struct imap_login *s, const struct imap_cmd *c);
 void imap_login_cmd_noop(struct imap_login *s, const struct imap_cmd *c);
 void imap_login_cmd_logout(struct imap_login *s, const struct imap_cmd *c);
 void imap_login_cmd_starttls(struct imap_login *s, const struct imap_cmd *c);
 void imap_login_cmd_id(struct imap_login *s, const struct imap_cmd *c);
-/* Run the server handshake on the client (STARTTLS, or imaps before the
- * greeting); plaintext the client sent ahead is discarded and logged.
- * 0 in TLS, -1 failed (logged; the session must end). */
-int imap_login_tls_start(struct imap_login *s) WUR;
 #endif

@@ -122,16 +122,17 @@ user_quota(const struct config *cf, const struct login_session *s)
 	return q;
 }
 
-/* One of the user's imap.max_sessions_per_user slots, held until exit
- * (the descriptor stays open across the drop), or the login is refused. */
+/* One of the user's imap.max_sessions_per_user slots, files in the
+ * Maildir root (now "." or the dev-mode path), held until exit, or the
+ * login is refused. */
 static void
-take_slot(const struct config *cf, const struct login_session *s)
+take_slot(const struct config *cf, const struct login_session *s, const char *root)
 {
 	char line[LOGIN_TAG_MAX + 128];
 	const char *err = NULL;
 	int fd, r;
 
-	r = login_user_slot(cf, s->user, (unsigned)cf->imap_max_sessions_per_user, &fd, &err);
+	r = login_user_slot(root, (unsigned)cf->imap_max_sessions_per_user, &fd, &err);
 	if (r == -1)
 		fail(s->tag, "session slot", err != NULL ? err : "failed");
 	if (r == 1)
@@ -161,9 +162,9 @@ main(int argc, char **argv)
 	load_config(argc, argv, &cf);
 	if (login_session_receive(&cf, "imap", &s, &err) == -1)
 		fail(NULL, "session", err != NULL ? err : "refused");
-	take_slot(&cf, &s);
 	quota = user_quota(&cf, &s);
 	root = become_owner(&cf, &s);
+	take_slot(&cf, &s, root);
 	imap_session_init(&p, &cf, s.user, s.client);
 	p.quota = quota;
 	status = imap_session_run(&p, root, s.tag, s.input.data, s.input.len);

@@ -21,16 +21,18 @@
 #include "xmalloc.h"
 
 #define CACHE_MAGIC	"PSTNCACH"
-#define CACHE_VERSION	1
+#define CACHE_VERSION	2
 #define CACHE_HDR	32		/* octets of the header */
-#define REC_MAGIC	0x31524350u	/* "PCR1" little-endian */
-#define REC_FIXED	44		/* octets before the unique name */
+#define REC_MAGIC	0x32524350u	/* "PCR2" little-endian */
+#define REC_FIXED	52		/* octets before the unique name */
+#define REC_PARTS_OK	(IMAP_CACHE_STRUCT | IMAP_CACHE_HEADER | IMAP_CACHE_FIELD_BITS)
 #define REC_MIN		(REC_FIXED + 8)	/* ... and the checksum after all */
 
 struct imap_cache {
 	char path[PATH_MAX];
 	char lockpath[PATH_MAX];
 	int lockfd;		/* -1 until the first write */
+	struct buf pending;	/* records of imap_cache_add_later, not written */
 	uint32_t uidvalidity;
 	int fd;			/* -1: no file (yet) */
 	dev_t dev;		/* of fd, to see a replaced file */
@@ -139,6 +141,7 @@ static size_t
 cache_rec_check(const struct imap_cache *c, const char *p, size_t avail)
 {
 	uint64_t total, want;
+	uint32_t parts;
 
 	if (avail < REC_MIN || get32(p) != REC_MAGIC)
 		return 0;
@@ -148,8 +151,14 @@ cache_rec_check(const struct imap_cache *c, const char *p, size_t avail)
 	if (get32(p + 8) == 0 || get32(p + 12) == 0 ||
 	    get32(p + 12) > IMAP_CACHE_UNIQUE_MAX)
 		return 0;
-	want = (uint64_t)REC_MIN + get32(p + 12) + get32(p + 32) + get32(p + 36) +
-	    get32(p + 40);
+	parts = get32(p + 32);
+	if ((parts & ~REC_PARTS_OK) != 0 ||
+	    (!(parts & IMAP_CACHE_STRUCT) && (get32(p + 36) | get32(p + 40) | get32(p + 44)) != 0) ||
+	    (!(parts & IMAP_CACHE_HEADER) && ((parts & IMAP_CACHE_FIELD_BITS) != 0 ||
+	    get32(p + 48) != 0)))
+		return 0;
+	want = (uint64_t)REC_MIN + get32(p + 12) + get32(p + 36) + get32(p + 40) +
+	    get32(p + 44) + get32(p + 48);
 	if (want != total || !cache_sum_ok(c->uidvalidity, p, (size_t)total - 8,
 	    get64(p + total - 8)))
 		return 0;
@@ -366,6 +375,7 @@ cache_fail(struct imap_cache *c, const char *what)
 		(void)close(c->lockfd);
 	c->lockfd = -1;
 	c->disabled = 1;
+	buf_reset(&c->pending);
 	return -1;
 }
 
@@ -410,6 +420,7 @@ imap_cache_open(const char *dir, uint32_t uidvalidity)
 	c->uidvalidity = uidvalidity;
 	c->file_max = IMAP_CACHE_FILE_MAX;
 	c->record_max = IMAP_CACHE_RECORD_MAX;
+	buf_init(&c->pending, IMAP_CACHE_PENDING_MAX);
 	if (str_format(c->path, sizeof(c->path), "%s/%s", dir, IMAP_CACHE_FILE) == -1 ||
 	    str_format(c->lockpath, sizeof(c->lockpath), "%s/%s", dir,
 	    IMAP_CACHE_LOCK) == -1) {
@@ -426,9 +437,11 @@ imap_cache_close(struct imap_cache *c)
 {
 	if (c == NULL)
 		return;
+	(void)imap_cache_flush(c);
 	cache_close_fd(c);
 	if (c->lockfd != -1)
 		(void)close(c->lockfd);
+	buf_free(&c->pending);
 	free(c->data);
 	free(c->keys);
 	free(c->offs);
@@ -475,27 +488,45 @@ imap_cache_lookup(struct imap_cache *c, uint32_t uid, const char *name,
 	if (p == NULL || get64(p + 16) != file_size)
 		return 0;
 	e->wire_size = get64(p + 24);
-	e->envelope_len = get32(p + 32);
-	e->body_len = get32(p + 36);
-	e->bodystructure_len = get32(p + 40);
+	e->parts = get32(p + 32);
+	e->envelope_len = get32(p + 36);
+	e->body_len = get32(p + 40);
+	e->bodystructure_len = get32(p + 44);
+	e->fields_len = get32(p + 48);
 	e->envelope = p + REC_FIXED + ulen;
 	e->body = e->envelope + e->envelope_len;
 	e->bodystructure = e->body + e->body_len;
+	e->fields = e->bodystructure + e->bodystructure_len;
 	return 1;
 }
 
-/* The record for uid, or NULL if it is over the record cap. */
+/* Copy n octets of s to *q (advanced). */
+static void
+cache_put_str(char **q, const char *s, size_t n)
+{
+	if (n > 0)
+		memcpy(*q, s, n);
+	*q += n;
+}
+
+/* The record for uid, or NULL if it is over the record cap or *e is not
+ * consistent (parts absent but their strings given, unknown parts). */
 static char *
 cache_rec_make(const struct imap_cache *c, uint32_t uid, const char *u,
     size_t ulen, uint64_t file_size, const struct imap_cache_entry *e,
     size_t *total)
 {
 	uint64_t want = (uint64_t)REC_MIN + ulen + e->envelope_len + e->body_len +
-	    e->bodystructure_len;
+	    e->bodystructure_len + e->fields_len;
 	char *p, *q;
 
 	if (e->envelope_len > c->record_max || e->body_len > c->record_max ||
-	    e->bodystructure_len > c->record_max || want > c->record_max)
+	    e->bodystructure_len > c->record_max || e->fields_len > c->record_max ||
+	    want > c->record_max || (e->parts & ~REC_PARTS_OK) != 0 ||
+	    (!(e->parts & IMAP_CACHE_STRUCT) &&
+	    (e->envelope_len | e->body_len | e->bodystructure_len) != 0) ||
+	    (!(e->parts & IMAP_CACHE_HEADER) &&
+	    ((e->parts & IMAP_CACHE_FIELD_BITS) != 0 || e->fields_len != 0)))
 		return NULL;
 	p = xmalloc((size_t)want);
 	put32(p, REC_MAGIC);
@@ -504,62 +535,77 @@ cache_rec_make(const struct imap_cache *c, uint32_t uid, const char *u,
 	put32(p + 12, (uint32_t)ulen);
 	put64(p + 16, file_size);
 	put64(p + 24, e->wire_size);
-	put32(p + 32, (uint32_t)e->envelope_len);
-	put32(p + 36, (uint32_t)e->body_len);
-	put32(p + 40, (uint32_t)e->bodystructure_len);
+	put32(p + 32, e->parts);
+	put32(p + 36, (uint32_t)e->envelope_len);
+	put32(p + 40, (uint32_t)e->body_len);
+	put32(p + 44, (uint32_t)e->bodystructure_len);
+	put32(p + 48, (uint32_t)e->fields_len);
 	q = p + REC_FIXED;
-	memcpy(q, u, ulen);
-	q += ulen;
-	if (e->envelope_len > 0)
-		memcpy(q, e->envelope, e->envelope_len);
-	q += e->envelope_len;
-	if (e->body_len > 0)
-		memcpy(q, e->body, e->body_len);
-	q += e->body_len;
-	if (e->bodystructure_len > 0)
-		memcpy(q, e->bodystructure, e->bodystructure_len);
+	cache_put_str(&q, u, ulen);
+	cache_put_str(&q, e->envelope, e->envelope_len);
+	cache_put_str(&q, e->body, e->body_len);
+	cache_put_str(&q, e->bodystructure, e->bodystructure_len);
+	cache_put_str(&q, e->fields, e->fields_len);
 	put64(p + want - 8, cache_sum(c->uidvalidity, p, (size_t)want - 8));
 	*total = (size_t)want;
 	return p;
 }
 
-/* Append rec (under the lock, data in sync, header valid or file empty):
- * 1 done, 0 over the file cap, -1 error. */
+/* Add record rec to data and the index after the file's valid prefix
+ * (under the lock, data in sync): 1 done (or already there), 0 over the
+ * file cap. */
 static int
-cache_append(struct imap_cache *c, const char *rec, size_t total)
+cache_put_rec(struct imap_cache *c, const char *rec, size_t total)
 {
-	const char *p;
-	size_t start = c->len, hdr = start == 0 ? CACHE_HDR : 0;
-	uint32_t ulen = get32(rec + 12);
+	const char *p = cache_find(c, get32(rec + 8), rec + REC_FIXED, get32(rec + 12));
 
-	p = cache_find(c, get32(rec + 8), rec + REC_FIXED, ulen);
 	if (p != NULL && get32(p + 4) == total && memcmp(p, rec, total) == 0)
 		return 1;	/* another session stored it meanwhile */
+	if (c->len + total > c->file_max)
+		return 0;
+	cache_reserve(c, c->len + total);
+	memcpy(c->data + c->len, rec, total);
+	cache_index(c, get32(rec + 8), c->len);
+	c->nrec++;
+	c->len += total;
+	return 1;
+}
+
+/* Append the records recs[0..len) (under the lock, data in sync, header
+ * valid or file empty) with one write: 1 all done, 0 some over the file
+ * cap, -1 error. */
+static int
+cache_append(struct imap_cache *c, const char *recs, size_t len)
+{
+	size_t start = c->len, total;
+	int r = 1, saved;
+
 	/* past our valid prefix: the torn tail of a crashed writer, or junk */
 	if (c->fsize > start && ftruncate(c->fd, (off_t)start) == -1)
 		return -1;
 	c->fsize = start;
-	if (start + hdr + total > c->file_max)
-		return 0;
-	cache_reserve(c, start + hdr + total);
-	if (hdr > 0)
+	if (start == 0) {
+		if (CACHE_HDR > c->file_max)
+			return 0;
+		cache_reserve(c, CACHE_HDR);
 		cache_hdr_make(c, c->data);
-	memcpy(c->data + start + hdr, rec, total);
-	if (cache_pwrite(c->fd, c->data + start, hdr + total, start) == -1) {
-		int saved = errno;
-
+		c->len = CACHE_HDR;
+		c->hdr = 1;
+	}
+	for (size_t off = 0; off < len && r == 1; off += total) {
+		total = get32(recs + off + 4);
+		r = cache_put_rec(c, recs + off, total);
+	}
+	if (c->len > start && cache_pwrite(c->fd, c->data + start, c->len - start, start) == -1) {
+		saved = errno;
 		if (ftruncate(c->fd, (off_t)start) == -1) {
-			/* the next writer cuts the torn record */
+			/* the next writer cuts the torn records */
 		}
 		errno = saved;
-		return -1;
+		return -1;	/* the caller disables the cache (index and all) */
 	}
-	c->len = start + hdr + total;
 	c->fsize = c->len;
-	c->hdr = 1;
-	cache_index(c, get32(rec + 8), start + hdr);
-	c->nrec++;
-	return 1;
+	return r;
 }
 
 /* Is the record at off the current one for its uid and (filter) of a
@@ -622,33 +668,81 @@ cache_rewrite(struct imap_cache *c, const struct imap_msg *msgs, size_t n,
 	return cache_open_fd(c, 0);
 }
 
+/* Append the records recs[0..len) under the lock: 1 all stored, 0 some
+ * not (the file's cap), -1 error (the cache is then disabled). */
+static int
+cache_write(struct imap_cache *c, const char *recs, size_t len)
+{
+	int r;
+
+	if (cache_lock(c) == -1)
+		return cache_fail(c, "lock");
+	/* a bad header (another UIDVALIDITY, junk, a crash): a fresh file */
+	if (c->hdr != 1 && c->fsize > 0 && cache_rewrite(c, NULL, 0, 0) == -1)
+		return cache_fail(c, "rewrite");
+	r = cache_append(c, recs, len);
+	if (r == -1)
+		return cache_fail(c, "append");
+	cache_unlock(c);
+	return r;
+}
+
+/* The record for *e, or NULL if it is not to be cached. */
+static char *
+cache_rec_for(const struct imap_cache *c, uint32_t uid, const char *name,
+    uint64_t file_size, const struct imap_cache_entry *e, size_t *total)
+{
+	size_t ulen;
+	const char *u = imap_cache_unique(name, &ulen);
+
+	if (c->disabled || uid == 0 || ulen == 0 || ulen > IMAP_CACHE_UNIQUE_MAX)
+		return NULL;
+	return cache_rec_make(c, uid, u, ulen, file_size, e, total);
+}
+
 int
 imap_cache_add(struct imap_cache *c, uint32_t uid, const char *name,
     uint64_t file_size, const struct imap_cache_entry *e)
 {
-	size_t ulen, total;
-	const char *u = imap_cache_unique(name, &ulen);
-	char *rec;
+	size_t total;
+	char *rec = cache_rec_for(c, uid, name, file_size, e, &total);
 	int r;
 
-	if (c->disabled || uid == 0 || ulen == 0 || ulen > IMAP_CACHE_UNIQUE_MAX)
+	if (rec == NULL)
 		return 0;
-	if ((rec = cache_rec_make(c, uid, u, ulen, file_size, e, &total)) == NULL)
-		return 0;
-	if (cache_lock(c) == -1) {
-		free(rec);
-		return cache_fail(c, "lock");
-	}
-	/* a bad header (another UIDVALIDITY, junk, a crash): a fresh file */
-	if (c->hdr != 1 && c->fsize > 0 && cache_rewrite(c, NULL, 0, 0) == -1) {
-		free(rec);
-		return cache_fail(c, "rewrite");
-	}
-	r = cache_append(c, rec, total);
+	r = cache_write(c, rec, total);
 	free(rec);
-	if (r == -1)
-		return cache_fail(c, "append");
-	cache_unlock(c);
+	return r;
+}
+
+int
+imap_cache_add_later(struct imap_cache *c, uint32_t uid, const char *name,
+    uint64_t file_size, const struct imap_cache_entry *e)
+{
+	size_t total;
+	char *rec = cache_rec_for(c, uid, name, file_size, e, &total);
+	int r = 1;
+
+	if (rec == NULL)
+		return 0;
+	if (c->pending.len + total > IMAP_CACHE_PENDING_MAX &&
+	    imap_cache_flush(c) == -1)
+		r = -1;
+	else if (c->disabled || buf_append(&c->pending, rec, total) == -1)
+		r = 0;
+	free(rec);
+	return r;
+}
+
+int
+imap_cache_flush(struct imap_cache *c)
+{
+	int r;
+
+	if (c->pending.len == 0)
+		return 1;
+	r = c->disabled ? 0 : cache_write(c, c->pending.data, c->pending.len);
+	buf_reset(&c->pending);
 	return r;
 }
 

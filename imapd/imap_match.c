@@ -141,18 +141,38 @@ mm_internal_ymd(const struct imap_match_msg *m)
 	return (long)(tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
 
+/* The header to read field name in: the cached fields when they hold it,
+ * else the message's own header (loaded).  0, or -1 (not loaded). */
+static int
+mm_header_of(struct imap_match_msg *m, const char *name, const char **h, size_t *hlen)
+{
+	int bit = imap_match_field_bit(name);
+
+	if (m->fields != NULL && bit >= 0 && (m->fields_mask >> bit & 1) != 0) {
+		*h = m->fields;
+		*hlen = m->fields_len;
+		return 0;
+	}
+	if (imap_match_load(m) == -1)
+		return -1;
+	*h = m->data;
+	*hlen = m->hdr_len;
+	return 0;
+}
+
 /* The first Date: field's day; the internal date's if none parses. */
 static int
 mm_sent_ymd(struct imap_match_msg *m, long *out)
 {
 	struct buf v = BUF_INIT(BUF_NOLIMIT);
 	struct imap_date d;
-	size_t pos = 0;
+	const char *h;
+	size_t pos = 0, hlen;
 
-	if (imap_match_load(m) == -1)
+	if (mm_header_of(m, "date", &h, &hlen) == -1)
 		return -1;
 	*out = mm_internal_ymd(m);
-	if (imap_match_field_next(m->data, m->hdr_len, &pos, "date", &v) &&
+	if (imap_match_field_next(h, hlen, &pos, "date", &v) &&
 	    imap_match_date(buf_cstr(&v), v.len, &d))
 		*out = mm_ymd(&d);
 	buf_free(&v);
@@ -175,7 +195,8 @@ mm_eval_text(struct imap_matcher *s, struct imap_match_msg *m, int16_t i)
 {
 	const struct imap_snode *n = &s->cmd->search[i];
 	const struct buf *nd = &s->prep[i].needle;
-	const char *name = mm_field_of(n->key);
+	const char *name = mm_field_of(n->key), *h;
+	size_t hlen;
 	int present;
 	long have;
 
@@ -198,11 +219,11 @@ mm_eval_text(struct imap_matcher *s, struct imap_match_msg *m, int16_t i)
 	default:
 		break;
 	}
-	if (imap_match_load(m) == -1)
-		return -1;
 	if (name == NULL)
 		name = imap_str(s->cmd, n->str);	/* HEADER */
-	return imap_match_field(m->data, m->hdr_len, name, nd, &present);
+	if (mm_header_of(m, name, &h, &hlen) == -1)
+		return -1;
+	return imap_match_field(h, hlen, name, nd, &present);
 }
 
 static int

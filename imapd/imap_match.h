@@ -5,8 +5,9 @@
  * through the caller's loader, only when a key needs them (flag, size,
  * date and set keys never load), and are untrusted (mail from strangers).
  * Implemented by imap_match.c (tree, flags, sets, dates, prepare),
- * imap_match_text.c (headers, bodies, decoding, case folding) and
- * imap_match_out.c (responses); a program links all three, plus mime.
+ * imap_match_text.c (headers, bodies, decoding, case folding, the fields
+ * the folder's cache keeps) and imap_match_out.c (responses); a program
+ * links all three, plus mime.
  *
  * Use in the session: imap_match_prepare once per SEARCH (BADCHARSET:
  * reply "NO " IMAP_BADCHARSET_TEXT); for each message in sequence order
@@ -39,6 +40,10 @@
  *   ignored; a missing or unparsable Date: falls back to the internal
  *   date's day (our choice; Dovecot is understood to fall back to its
  *   received date likewise).
+ * - a message's cached fields (imap_match_msg.fields, from the folder's
+ *   cache): FROM TO CC BCC SUBJECT SENT* and HEADER on a field whose bit
+ *   is set read them instead of loading the message; the copy is exact
+ *   (imap_match_fields_make), so the answer is the same.
  * - "*" in a sequence set is box->nmsgs, in a UID set box->max_uid; a
  *   range matches both ways ("5:2" = 2:5), so "n:*" with n beyond the
  *   last matches the last message, as RFC 3501 requires.
@@ -107,6 +112,11 @@ struct imap_match_msg {
 	/* Optional: a tree of the same bytes the caller already has (it
 	 * stays the caller's); else imap_match parses one when needed. */
 	struct mime_part *mime;
+	/* Optional: the cached copy of some header fields
+	 * (imap_match_fields_make output, its mask; NULL: none). */
+	const char *fields;
+	size_t fields_len;
+	unsigned fields_mask;
 	/* ---- the matcher's cache; imap_match_release frees it ---- */
 	const char *data;
 	size_t len;
@@ -173,6 +183,25 @@ int imap_match_write_esearch(struct buf *out, const char *tag, int uid,
     unsigned ret, const uint32_t *ids, size_t n, uint64_t modseq) WUR;
 /* Append ids (ascending) as a compressed sequence set: "2:4,9". */
 int imap_match_write_set(struct buf *out, const uint32_t *ids, size_t n) WUR;
+
+/* ---- cached header fields (imap_match_text.c) ---- */
+#define IMAP_MATCH_NFIELDS	9	/* From To Cc Bcc Subject Date Message-ID
+					 * In-Reply-To References */
+#define IMAP_MATCH_FIELD_MAX	4096	/* octets of one field's occurrences */
+#define IMAP_MATCH_FIELDS_MAX	16384	/* octets of all of them */
+#define IMAP_MATCH_FIELDS_SEEN	256	/* occurrences of all of them */
+/* Bit of field name (any case) in a fields mask, or -1 if not cached. */
+int imap_match_field_bit(const char *name);
+/* Append to out every occurrence of the cached fields in the header of
+ * message data[0..len), raw (as in the file: folded, words encoded, line
+ * ends kept), field by field in the file's order; a field is left out
+ * when over IMAP_MATCH_FIELD_MAX, when it would take out's length over
+ * IMAP_MATCH_FIELDS_MAX, when the fields occur more than
+ * IMAP_MATCH_FIELDS_SEEN times in all (the later ones' fields), or when
+ * its last line has no line end.  Returns
+ * the mask of fields copied (a field the message lacks counts as copied:
+ * absent from the copy means absent from the file). */
+unsigned imap_match_fields_make(const char *data, size_t len, struct buf *out);
 
 /* ---- internal to imap_match*.c ---- */
 /* Append the simple case folding of UTF-8 s[0..n) to out: 0 or -1. */

@@ -1,7 +1,8 @@
 /*
  * imap_match_text: the text side of SEARCH (see imap_match.h): simple case
  * folding of UTF-8, header fields with RFC 2047 words decoded, body text
- * with transfer encodings undone and Latin-1 converted, RFC 5322 dates.
+ * with transfer encodings undone and Latin-1 converted, RFC 5322 dates,
+ * and the exact copy of some header fields the folder's cache keeps.
  * Used by the imap mail process; the message bytes are untrusted.  Every
  * pass is linear in the message and every buffer bounded by its size.
  */
@@ -205,6 +206,81 @@ imap_match_field(const char *h, size_t hlen, const char *name,
 	buf_free(&dec);
 	buf_free(&fold);
 	return hit;
+}
+
+/* ---- the fields the folder's cache keeps (exact copies) ---- */
+
+/* Bit i of a fields mask: the field imap_match_field_names[i]. */
+static const char *const imap_match_field_names[IMAP_MATCH_NFIELDS] = {
+	"from", "to", "cc", "bcc", "subject", "date", "message-id",
+	"in-reply-to", "references",
+};
+
+int
+imap_match_field_bit(const char *name)
+{
+	for (int i = 0; i < IMAP_MATCH_NFIELDS; i++)
+		if (strcasecmp(name, imap_match_field_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The bit of field f of m, or -1 if it is not one the cache keeps. */
+static int
+fields_bit_of(const char *m, const struct mime_hfield *f)
+{
+	for (int i = 0; i < IMAP_MATCH_NFIELDS; i++)
+		if (mime_hfield_is(m, f, imap_match_field_names[i],
+		    strlen(imap_match_field_names[i])))
+			return i;
+	return -1;
+}
+
+/* One walk of the header finds the occurrences (at most
+ * IMAP_MATCH_FIELDS_SEEN of them; a field with more is left out) and the
+ * fields that cannot be copied: one whose last line has no line end (the
+ * header's last line at the end of the file: a copy followed by another
+ * field would read differently) or over IMAP_MATCH_FIELD_MAX.  Then each
+ * field's occurrences are appended in the file's order. */
+unsigned
+imap_match_fields_make(const char *data, size_t len, struct buf *out)
+{
+	struct { size_t start, end; int bit; } occ[IMAP_MATCH_FIELDS_SEEN];
+	size_t hdr = imap_match_header_end(data, len), pos = 0, n = 0, start,
+	    size[IMAP_MATCH_NFIELDS] = { 0 };
+	unsigned mask = (1u << IMAP_MATCH_NFIELDS) - 1;
+	struct mime_hfield f;
+	int b;
+
+	while (mime_hfield_next(data, hdr, &pos, &f)) {
+		if ((b = fields_bit_of(data, &f)) < 0 || (mask >> b & 1) == 0)
+			continue;
+		size[b] += f.end - f.start;
+		if (data[f.end - 1] == '\n' && size[b] <= IMAP_MATCH_FIELD_MAX &&
+		    n < IMAP_MATCH_FIELDS_SEEN) {
+			occ[n].start = f.start, occ[n].end = f.end, occ[n++].bit = b;
+			continue;
+		}
+		mask &= ~(1u << b);	/* left out: forget what it had */
+		for (size_t i = 0, k = n; i < k; i++)
+			if (occ[i].bit == b)
+				n--;
+			else
+				occ[i - (k - n)] = occ[i];
+	}
+	for (b = 0; b < IMAP_MATCH_NFIELDS; b++) {
+		start = out->len;
+		for (size_t i = 0; i < n && (mask >> b & 1) != 0; i++) {
+			if (occ[i].bit != b)
+				continue;
+			if (out->len + (occ[i].end - occ[i].start) > IMAP_MATCH_FIELDS_MAX ||
+			    buf_append(out, data + occ[i].start, occ[i].end - occ[i].start) == -1) {
+				buf_truncate(out, start);
+				mask &= ~(1u << b);
+			}
+		}
+	}
+	return mask;
 }
 
 /* ---- the message ---- */

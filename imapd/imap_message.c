@@ -27,6 +27,7 @@
 /* One message file, mapped for reading. */
 struct imap_file {
 	int fd;
+	int have_st;		/* st filled (by fstat, or stat without fd) */
 	struct stat st;
 	const char *data;	/* NULL when empty or not mapped yet */
 	size_t len;
@@ -60,6 +61,7 @@ imap_file_open(struct imap *p, uint32_t uid, struct imap_file *mf, int map)
 		return e;
 	if (fstat(mf->fd, &mf->st) == -1)
 		return IMAP_STORE_IO;
+	mf->have_st = 1;
 	return map ? imap_file_map(mf) : IMAP_STORE_OK;
 }
 
@@ -134,43 +136,112 @@ imap_fetch_needs(const struct imap_fetch *f)
 	}
 }
 
-/* The folder's cache entry of m (whose file mf is open, not mapped yet):
- * looked up, or made from the parsed message and stored.  1 with *ce
- * (valid until the next cache call), 0 when it cannot be had (then the
- * file is rendered directly). */
-static int
-imap_fetch_cached(struct imap *p, const struct imap_msg *m, struct imap_file *mf,
-    struct imap_cache_entry *ce)
+static struct imap_cache *
+imap_cache_get(struct imap *p)
 {
-	struct buf env = BUF_INIT(IMAP_CACHE_RECORD_MAX), body = BUF_INIT(IMAP_CACHE_RECORD_MAX),
-	    bs = BUF_INIT(IMAP_CACHE_RECORD_MAX);
-	const struct mime_part *root;
-	uint64_t size = (uint64_t)mf->st.st_size;
-	int r = 0;
-
 	if (p->cache == NULL) {
 		p->cache = imap_cache_open(p->folder.path, p->folder.uidvalidity);
 		(void)imap_cache_compact(p->cache, p->folder.msgs, p->folder.n);
 	}
-	if (imap_cache_lookup(p->cache, m->uid, m->name, size, ce))
-		return 1;
-	if (imap_file_map(mf) != IMAP_STORE_OK)
-		return 0;
-	root = imap_file_mime(mf);
-	if (imap_put_envelope(&env, root->env) == 0 && imap_put_body(&body, root, 0) == 0 &&
-	    imap_put_body(&bs, root, 1) == 0) {
-		*ce = (struct imap_cache_entry){
-			.wire_size = imap_wire_size(mf->data != NULL ? mf->data : "", 0, mf->len),
-			.envelope = env.data, .envelope_len = env.len, .body = body.data,
-			.body_len = body.len, .bodystructure = bs.data, .bodystructure_len = bs.len,
-		};
-		r = imap_cache_add(p->cache, m->uid, m->name, size, ce) == 1 &&
-		    imap_cache_lookup(p->cache, m->uid, m->name, size, ce);
+	return p->cache;
+}
+
+/* The size m's cache record is keyed by (imap_cache.h): the ",S=" of its
+ * name with no system call, else its file's size.  With stat (or no
+ * ",S="), mf->st is filled by a stat of the path (no open; a file renamed
+ * meanwhile is opened through the store, which finds it).  0, -1 gone. */
+static int
+imap_msg_key(struct imap *p, const struct imap_msg *m, struct imap_file *mf,
+    int stat_it, uint64_t *key)
+{
+	char path[PATH_MAX];
+	int named = maildir_name_size(m->name + 4, key) == 1;	/* past "cur/" */
+
+	if ((named && !stat_it) || mf->have_st)
+		goto done;
+	if (str_format(path, sizeof(path), "%s/%s", p->folder.path, m->name) == 0 &&
+	    stat(path, &mf->st) == 0 && S_ISREG(mf->st.st_mode))
+		mf->have_st = 1;
+	else if (imap_file_open(p, m->uid, mf, 0) != IMAP_STORE_OK)
+		return -1;
+done:
+	if (!named)
+		*key = (uint64_t)mf->st.st_size;
+	return 0;
+}
+
+/* Cache m's record made from its mapped file mf (key: its key size):
+ * wire size, header fields, and the structure when structure (else the
+ * structure of the record it replaces, if it has one), written at the
+ * next imap_cache_flush (not when it lies in its ",S=", is over the caps,
+ * or the cache is disabled).  e: scratch. */
+static void
+imap_cache_store(struct imap *p, const struct imap_msg *m, struct imap_file *mf,
+    uint64_t key, int structure, struct imap_cache_entry *e)
+{
+	struct buf env = BUF_INIT(IMAP_CACHE_RECORD_MAX), body = BUF_INIT(IMAP_CACHE_RECORD_MAX),
+	    bs = BUF_INIT(IMAP_CACHE_RECORD_MAX), fields = BUF_INIT(IMAP_CACHE_RECORD_MAX);
+	const char *data = mf->data != NULL ? mf->data : "";
+	struct imap_cache_entry ne = { .parts = IMAP_CACHE_HEADER };
+	struct imap_cache *c = imap_cache_get(p);
+	const struct mime_part *root;
+
+	if ((uint64_t)mf->st.st_size != key || mf->len != (size_t)mf->st.st_size)
+		return;
+	ne.wire_size = imap_wire_size(data, 0, mf->len);
+	ne.parts |= imap_match_fields_make(data, mf->len, &fields);
+	ne.fields = fields.data;
+	ne.fields_len = fields.len;
+	if (structure) {
+		root = imap_file_mime(mf);
+		if (imap_put_envelope(&env, root->env) == -1 || imap_put_body(&body, root, 0) == -1 ||
+		    imap_put_body(&bs, root, 1) == -1)
+			goto out;
+		ne.parts |= IMAP_CACHE_STRUCT;
+		ne.envelope = env.data, ne.envelope_len = env.len;
+		ne.body = body.data, ne.body_len = body.len;
+		ne.bodystructure = bs.data, ne.bodystructure_len = bs.len;
+	} else if (imap_cache_lookup(c, m->uid, m->name, key, e) &&
+	    (e->parts & IMAP_CACHE_STRUCT)) {
+		/* e points into the cache: the add copies it before anything moves */
+		ne.parts |= IMAP_CACHE_STRUCT;
+		ne.envelope = e->envelope, ne.envelope_len = e->envelope_len;
+		ne.body = e->body, ne.body_len = e->body_len;
+		ne.bodystructure = e->bodystructure, ne.bodystructure_len = e->bodystructure_len;
 	}
+	(void)imap_cache_add_later(c, m->uid, m->name, key, &ne);
+out:
 	buf_free(&env);
 	buf_free(&body);
 	buf_free(&bs);
-	return r;
+	buf_free(&fields);
+}
+
+/* The file metadata (mtime: for INTERNALDATE) and cache entry (needs 1:
+ * any record, 2: one with the structure) of m: *ce set to e on a hit,
+ * else NULL with the file open and mapped (rendered directly, and cached
+ * for the next time).  0, or -1 (gone). */
+static int
+imap_fetch_meta(struct imap *p, const struct imap_msg *m, struct imap_file *mf,
+    int needs, int mtime, struct imap_cache_entry *e, struct imap_cache_entry **ce)
+{
+	uint64_t key;
+
+	*ce = NULL;
+	if (imap_msg_key(p, m, mf, mtime, &key) == -1)
+		return -1;
+	if (needs <= 0)
+		return 0;
+	if (imap_cache_lookup(imap_cache_get(p), m->uid, m->name, key, e) &&
+	    (needs == 1 || (e->parts & IMAP_CACHE_STRUCT))) {
+		*ce = e;
+		return 0;
+	}
+	if ((mf->fd == -1 && imap_file_open(p, m->uid, mf, 1) != IMAP_STORE_OK) ||
+	    imap_file_map(mf) != IMAP_STORE_OK)
+		return -1;
+	imap_cache_store(p, m, mf, key, 1, e);
+	return 0;
 }
 
 static int
@@ -317,9 +388,10 @@ imap_fetch_att(struct imap *p, struct imap_file *mf, const struct imap_msg *m,
 		log_panic("FETCH response too long");
 }
 
-/* "* seq FETCH (...)" of one message.  0, or -1 if it is gone. */
+/* "* seq FETCH (...)" of one message (mtime: INTERNALDATE asked).  0,
+ * or -1 if it is gone. */
 static int
-imap_fetch_one(struct imap *p, uint32_t uid, int needs, int seen)
+imap_fetch_one(struct imap *p, uint32_t uid, int needs, int mtime, int seen)
 {
 	const struct imap_cmd *c = p->cmd;
 	struct buf b = BUF_INIT(1u << 24);
@@ -333,15 +405,10 @@ imap_fetch_one(struct imap *p, uint32_t uid, int needs, int seen)
 		return -1;
 	if (c->has_changedsince && m->modseq <= c->changedsince)
 		return 0;	/* RFC 7162 3.1.4.1: only what changed since */
-	if (needs == -1)
-		imap_file_none(&mf);
-	else if (imap_file_open(p, uid, &mf, needs == 3) != IMAP_STORE_OK) {
-		imap_file_close(&mf);
-		return -1;
-	}
-	if ((needs == 1 || needs == 2) && imap_fetch_cached(p, m, &mf, &entry))
-		ce = &entry;
-	else if (needs > 0 && imap_file_map(&mf) != IMAP_STORE_OK) {
+	imap_file_none(&mf);
+	if ((needs == 3 && imap_file_open(p, uid, &mf, 1) != IMAP_STORE_OK) ||
+	    (needs < 3 && (needs >= 1 || mtime) &&
+	    imap_fetch_meta(p, m, &mf, needs, mtime, &entry, &ce) == -1)) {
 		imap_file_close(&mf);
 		return -1;
 	}
@@ -378,7 +445,7 @@ imap_cmd_fetch(struct imap *p)
 	const struct imap_cmd *c = p->cmd;
 	uint32_t *uids;
 	size_t n, gone = 0;
-	int needs = -1, seen = 0;
+	int needs = -1, seen = 0, mtime = 0;
 
 	if (imap_set_uids(p, c->set, c->uid, &uids, &n) == -1) {
 		imap_done(p, "BAD", "Invalid sequence number");
@@ -388,6 +455,7 @@ imap_cmd_fetch(struct imap *p)
 		int k = imap_fetch_needs(&c->fetch[i]);
 
 		needs = k > needs ? k : needs;
+		mtime |= c->fetch[i].att == IMAP_F_INTERNALDATE;
 		seen |= imap_fetch_sets_seen(&c->fetch[i]);
 		if (c->fetch[i].att == IMAP_F_MODSEQ)
 			p->condstore = 1;	/* RFC 7162 3.1: enables CONDSTORE */
@@ -398,8 +466,10 @@ imap_cmd_fetch(struct imap *p)
 	if (seen)
 		imap_fetch_mark_seen(p, uids, n);
 	for (size_t i = 0; i < n && !p->closing; i++)
-		if (imap_fetch_one(p, uids[i], needs, !seen) == -1)
+		if (imap_fetch_one(p, uids[i], needs, mtime, !seen) == -1)
 			gone++;
+	if (p->cache != NULL)
+		(void)imap_cache_flush(p->cache);	/* what this FETCH parsed */
 	free(uids);
 	if (gone > 0)
 		imap_done(p, "NO", "[EXPUNGEISSUED] Some messages were expunged");
@@ -491,6 +561,7 @@ struct imap_search_load {
 	struct imap *p;
 	uint32_t uid;
 	struct imap_file mf;
+	int mapped;		/* mf open and mapped */
 };
 
 static int
@@ -501,6 +572,7 @@ imap_search_loader(void *arg, const char **data, size_t *len)
 	if ((l->mf.fd == -1 && imap_file_open(l->p, l->uid, &l->mf, 1) != IMAP_STORE_OK) ||
 	    imap_file_map(&l->mf) != IMAP_STORE_OK)
 		return -1;
+	l->mapped = 1;
 	*data = l->mf.data != NULL ? l->mf.data : "";
 	*len = l->mf.len;
 	return 0;
@@ -542,32 +614,64 @@ imap_match_flags(const struct imap_known *k)
 	    (k->recent ? IMAP_MF_RECENT : 0);
 }
 
-/* Does message i of the client's view match?  1, 0. */
+/* The facts of message fm for the search from the folder's cache (use:
+ * the search reads no body): its wire size, its header fields when the
+ * record has them.  Dates (facts 2) need the file's mtime: a stat.  0,
+ * or -1 (gone); *hit whether the cache had a record, *key its key. */
+static int
+imap_search_facts_of(struct imap *p, const struct imap_msg *fm, unsigned facts,
+    int use, struct imap_search_load *l, struct imap_match_msg *m,
+    struct imap_cache_entry *e, int *hit, uint64_t *key)
+{
+	*hit = 0;
+	if (fm == NULL)
+		return (facts & 3) != 0 ? -1 : 0;	/* not in the store: gone */
+	if ((facts & 2) || use) {
+		if (imap_msg_key(p, fm, &l->mf, (facts & 2) != 0, key) == -1)
+			return -1;
+		m->internal_date = l->mf.st.st_mtime;
+	}
+	if (use && imap_cache_lookup(imap_cache_get(p), fm->uid, fm->name, *key, e)) {
+		*hit = 1;
+		m->size = e->wire_size;
+		if (e->parts & IMAP_CACHE_HEADER) {
+			m->fields = e->fields;
+			m->fields_len = e->fields_len;
+			m->fields_mask = e->parts & IMAP_CACHE_FIELD_BITS;
+		}
+	} else if (facts & 1) {
+		if (imap_search_loader(l, &m->data, &m->len) == -1)
+			return -1;
+		m->size = imap_wire_size(m->data, 0, m->len);
+		m->data = NULL, m->len = 0;	/* the matcher loads its own */
+	}
+	return 0;
+}
+
+/* Does message i of the client's view match?  1, 0.  A search that
+ * reads no body is answered from the folder's cache where it can, and a
+ * file it had to read is cached for the next one. */
 static int
 imap_search_one(struct imap *p, struct imap_matcher *s, size_t i, unsigned facts)
 {
 	const struct imap_known *k = &p->known[i];
+	const struct imap_msg *fm = imap_folder_find(&p->folder, k->uid);
 	struct imap_search_load l = { .p = p, .uid = k->uid, .mf = { .fd = -1 } };
 	struct imap_match_msg m = {
 		.seq = (uint32_t)i + 1, .uid = k->uid, .flags = imap_match_flags(k),
 		.keywords = k->kw, .modseq = k->modseq,
 		.load = imap_search_loader, .load_arg = &l,
 	};
-	int r;
+	struct imap_cache_entry e;
+	int use = (s->needs & IMAP_NEED_BODY) == 0 && (s->needs != 0 || (facts & 1)),
+	    hit = 0, r = 0;
+	uint64_t key = 0;
 
-	if ((facts & 3) != 0) {
-		/* dates need only the file's mtime; sizes its bytes */
-		if (imap_file_open(p, k->uid, &l.mf, facts & 1) != IMAP_STORE_OK) {
-			imap_file_close(&l.mf);
-			return 0;
-		}
-		m.internal_date = l.mf.st.st_mtime;
-		if (facts & 1)
-			m.size = imap_wire_size(l.mf.data != NULL ? l.mf.data : "", 0,
-			    l.mf.len);
-	}
-	r = imap_match_message(s, &m);
+	if (imap_search_facts_of(p, fm, facts, use, &l, &m, &e, &hit, &key) == 0)
+		r = imap_match_message(s, &m);
 	imap_match_release(&m);
+	if (use && fm != NULL && l.mapped && (!hit || !(e.parts & IMAP_CACHE_HEADER)))
+		imap_cache_store(p, fm, &l.mf, key, 0, &e);
 	imap_file_close(&l.mf);
 	return r == 1;
 }
@@ -601,6 +705,8 @@ imap_cmd_search(struct imap *p)
 			if (p->known[i].modseq > modseq)
 				modseq = p->known[i].modseq;
 		}
+	if (p->cache != NULL)
+		(void)imap_cache_flush(p->cache);	/* what the search read */
 	if (!(facts & 4))
 		modseq = 0;	/* RFC 7162 3.1.5: only for a search by MODSEQ */
 	else

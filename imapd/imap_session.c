@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lineio_reply.h"
 #include "log.h"
 #include "login.h"
 #include "maildir.h"
@@ -40,16 +41,7 @@ imap_timeout_ms(const struct imap *p)
 int
 imap_flush(struct imap *p)
 {
-	if (p->io.out.len == 0)
-		return 0;
-	p->io.timeout_ms = imap_timeout_ms(p);
-	if (lineio_flush(&p->io) == -1) {
-		if (!p->closing)
-			p->end = "write failed or timed out";
-		p->closing = 1;
-		return -1;
-	}
-	return 0;
+	return lineio_reply_flush(&p->io, imap_timeout_ms(p), &p->closing, &p->end);
 }
 
 int
@@ -85,18 +77,13 @@ void
 imap_reply(struct imap *p, const char *fmt, ...)
 {
 	va_list ap;
-	int r;
+	int queued;
 
-	if (p->closing)
-		return;
 	va_start(ap, fmt);
-	r = buf_vprintf(&p->io.out, fmt, ap);
+	queued = lineio_reply_vline(&p->io, &p->closing, &p->end, fmt, ap);
 	va_end(ap);
-	if (r == -1 || buf_puts(&p->io.out, "\r\n") == -1) {
-		imap_overflow(p);
-		return;
-	}
-	(void)imap_maybe_flush(p);
+	if (queued)
+		(void)imap_maybe_flush(p);
 }
 
 void
@@ -120,16 +107,7 @@ imap_done(struct imap *p, const char *status, const char *fmt, ...)
 static void
 imap_bye(struct imap *p, const char *end, const char *text)
 {
-	if (p->closing)
-		return;
-	p->end = end;
-	if (buf_printf(&p->io.out, "* BYE %s\r\n", text) == 0) {
-		p->io.timeout_ms = IMAP_BYE_MS;
-		if (lineio_flush(&p->io) == -1) {
-			/* best effort: we are closing anyway */
-		}
-	}
-	p->closing = 1;
+	lineio_reply_last(&p->io, &p->closing, &p->end, end, IMAP_BYE_MS, "* BYE %s", text);
 }
 
 /* A bad command: BAD with the tag when there is one, counted; too many end
@@ -583,10 +561,12 @@ out:
 
 /* ---- reading commands --------------------------------------------------- */
 
-static void
+void
 imap_read_failed(struct imap *p, int r)
 {
-	if (r == LINEIO_TIMEOUT)
+	if (r == LINEIO_TIMEOUT && now_ms() >= p->deadline_ms)
+		imap_bye(p, "session time limit", "Session time limit exceeded");
+	else if (r == LINEIO_TIMEOUT)
 		imap_bye(p, "timeout", "Autologout; idle for too long");
 	else
 		p->end = r == LINEIO_EOF ? "connection closed" : "read error";

@@ -98,6 +98,9 @@ void imap_send_flags(struct imap *p, uint32_t seq, const struct imap_known *k, i
 /* The flag list of m in the folder: "\Seen $Label1 \Recent". */
 int imap_put_flags(struct buf *out, const struct imap_folder *f, uint32_t sys,
     uint32_t kw, int recent) WUR;
+/* A read ended with r (a LINEIO_* code): end the session, with BYE for a
+ * timeout (the session time limit, or imap.timeout of silence). */
+void imap_read_failed(struct imap *p, int r);
 /* One line into p->line without its line end (pending output is written
  * first unless a whole line is waiting).  1, 0 (too long: skipped and
  * answered BAD), -1 (closing: timeout, EOF). */

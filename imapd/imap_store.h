@@ -20,7 +20,8 @@
  *   ..postern-deleted.*      a folder being deleted (hidden; swept at login)
  *
  *   in every folder dir (root included):
- *   postern-uidlist          the UID list (below), replaced by rename
+ *   postern-uidlist          the UID list (below): appended to, or
+ *                            replaced by rename
  *   postern-uidlist.lock     never replaced; flock(LOCK_EX) on it guards
  *                            the list and every rename/unlink this layer
  *                            does in the folder
@@ -41,6 +42,48 @@
  *   k LETTER KEYWORD          keyword for the file-name flag letter a..z
  *   UID MODSEQ DIR/FILENAME   DIR "new" or "cur"; one line per message,
  *                             UIDs strictly ascending and < UIDNEXT
+ *
+ * After these lines the file may hold a change log: batches appended by
+ * the writers (under the lock) instead of rewriting the whole file, each
+ * one write() and fdatasync():
+ *
+ *   U UID MODSEQ DIR/FILENAME  message UID (listed) renamed; its modseq
+ *   A UID MODSEQ DIR/FILENAME  new message, UID above every listed one
+ *   X UID                      message UID expunged (listed)
+ *   K LETTER KEYWORD           keyword added (letter free, name new)
+ *   C UIDNEXT HIGHESTMODSEQ LEN HASH   commit: ends the batch; LEN octets
+ *                              of records before it, HASH their FNV-1a 64
+ *                              (16 hex digits); UIDNEXT and HIGHESTMODSEQ
+ *                              never go down and cover the batch
+ *
+ * Readers apply the batches in order.  A batch without its commit line,
+ * or whose LEN or HASH do not match, is a torn tail (a write cut short by
+ * a crash, or data the disk never got): it and everything after it are
+ * ignored, and the next writer replaces the file instead of appending.
+ * This is safe because a writer reports nothing before its fdatasync()
+ * returned, and it renamed or unlinked the message files before writing
+ * the batch: after the crash the scan finds those files and the merge
+ * gives them fresh modseqs above the last durable HIGHESTMODSEQ, new files
+ * fresh UIDs above the last durable UIDNEXT.  A reader that applied any
+ * batch also fdatasync()s the file first, so that what it reports is on
+ * disk even if the writer died between write() and fdatasync().  A
+ * complete batch whose records do not fit the list (unknown UID, UID
+ * going down, modseq above HIGHESTMODSEQ...) makes the whole list invalid
+ * (rebuild, below).  A full sync logs what it found too (new UIDs,
+ * others' renames and removals).  The file is rewritten instead (tmp,
+ * fsync, rename, fsync dir) when the log would outgrow half the base
+ * part (and 8 KiB), when its tail is torn, when it is not the file the
+ * writer last read, and on a rebuild.
+ *
+ * What is durable when: a STORE, EXPUNGE, APPEND, COPY or MOVE answered
+ * OK has (1) its message files renamed, unlinked or written (file
+ * fsynced) and their directories fsynced, then (2) its batch (or a new
+ * list) on disk.  A crash between (1) and (2) loses no message and
+ * reuses no UID or modseq reported before: the numbers (2) held were
+ * never reported, and the next sync gives (1)'s files numbers above the
+ * last durable UIDNEXT and HIGHESTMODSEQ.  Numbers a sync reports (a
+ * delivery's UID, another program's rename) are durable the same way
+ * before the sync returns.
  *
  * A message is known by its unique name (FILENAME before ":2,"); a changed
  * FILENAME (flags changed by anyone, new/ -> cur/) bumps its MODSEQ.  A
@@ -101,9 +144,13 @@ enum imap_store_err {
 const char *imap_store_strerror(enum imap_store_err e);
 
 /* One Maildir++ (the session's user).  Strings owned by the struct. */
+struct imap_folder;
 struct imap_store {
 	char *root;		/* "." when chrooted, else a path */
 	char *host;		/* for unique message names */
+	struct imap_folder *sel;	/* the session's watched view (not
+					   owned): APPEND and COPY into that
+					   folder go through it */
 };
 
 /* One message of a folder's view. */
@@ -139,6 +186,14 @@ struct imap_folder {
 	struct imap_msg *msgs;
 	size_t n;
 	struct imap_stamp stamp;	/* imap_folder_sync's shortcut */
+	struct store_watch *watch;	/* inotify proof of "nothing changed"
+					   (imap_store_watch.c), or NULL */
+	off_t list_base, list_end;	/* the list file: end of the base
+					   part, end of the valid log */
+	int list_torn;			/* a torn tail follows list_end */
+	uint32_t *held_recent;		/* released view: its \Recent UIDs */
+	size_t nheld;
+	int released;			/* msgs freed by imap_folder_release */
 };
 
 /* ---- store and names (imap_store_name.c) ---- */
@@ -211,10 +266,13 @@ enum imap_store_err imap_store_lsub(struct imap_store *s, struct imap_list *l) W
  * hours in every tmp/. */
 enum imap_store_err imap_store_login(struct imap_store *s) WUR;
 
-/* ---- folder view and sync (imap_store_sync.c) ---- */
+/* ---- folder view and sync (imap_store_view.c, imap_store_sync.c, and
+ *      imap_store_watch.c for the inotify proof) ---- */
 
 /* SELECT (readonly 0) or EXAMINE (readonly 1) name: f gets the view after
- * a first sync.  NONEXISTENT if no such folder.  imap_folder_close frees. */
+ * a first sync, and an inotify watch on cur/ and new/ when the system
+ * grants one (s->sel is then f until imap_folder_close).  NONEXISTENT if
+ * no such folder.  imap_folder_close frees. */
 enum imap_store_err imap_folder_open(struct imap_store *s, const char *name,
     int readonly, struct imap_folder *f) WUR;
 void imap_folder_close(struct imap_folder *f);
@@ -223,14 +281,28 @@ void imap_folder_close(struct imap_folder *f);
  * elsewhere) get a new modseq; unless read-only, files in new/ move to
  * cur/ and become \Recent for this view (recent marks of messages still
  * present are kept).  The list is written (durably) only if something
- * changed.  While the mtimes of cur/ and new/ and the list file's
- * identity are those of the last full sync, and the mtimes were then
- * over a second old (file times are coarse), nothing is read.  The caller diffs the old and new msgs by UID for EXISTS,
+ * changed.  Nothing is read while the list file's identity (inode, size,
+ * times) is the one this view last read or wrote and either (a) the
+ * view's inotify watch on cur/ and new/ reported only the renames,
+ * unlinks and links this view made itself since its last full scan
+ * (imap_store_watch.c: the proof that nobody else, locked or not --
+ * POP3, a local MUA, a delivery -- touched the folder), or (b) without a
+ * watch, the mtimes of cur/ and new/ are those of the last full sync and
+ * were then over a second old (file times are coarse).  The caller diffs
+ * the old and new msgs by UID for EXISTS,
  * EXPUNGE and FETCH responses (a message whose modseq grew changed
  * flags).  If uidvalidity changed, the folder was rebuilt or replaced
  * (deleted and created again): the session must end the selection.
  * NONEXISTENT if the folder was deleted or renamed away. */
 enum imap_store_err imap_folder_sync(struct imap_folder *f) WUR;
+/* While the session only waits (IDLE): free the messages of the view,
+ * keeping UIDVALIDITY, UIDNEXT, keywords and the \Recent marks; the next
+ * imap_folder_sync reloads the view from the list and the folder (it
+ * costs what a sync after any outside change costs). */
+void imap_folder_release(struct imap_folder *f);
+/* The inotify descriptor (readable when the folder may have changed) of a
+ * view opened by imap_folder_open, or -1. */
+int imap_folder_watch_fd(const struct imap_folder *f);
 /* The view's message with this uid, or NULL.  Binary search. */
 struct imap_msg *imap_folder_find(const struct imap_folder *f, uint32_t uid);
 /* Open message uid read-only into *fd (the caller closes it); a file

@@ -124,16 +124,23 @@ write_tmp(struct imap_store *s, const char *fpath, const struct imap_append *a,
 }
 
 /* Move the pending messages into cur/ of d (lock held, view synced) with
- * their flags (kw: destination letters per message), UIDs in order into
- * uids[], fsync cur/, write the list.  On error nothing is left in cur/. */
+ * their flags (kw: destination letters per message; had: d's keywords
+ * before), UIDs in order into uids[], fsync cur/, log the change.  On
+ * error nothing is left in cur/. */
 static enum imap_store_err
-commit(struct imap_folder *d, struct pending *p, const uint32_t *kw, size_t n,
-    uint32_t *uids)
+commit(struct imap_folder *d, struct pending *p, char *const *had, const uint32_t *kw,
+    size_t n, uint32_t *uids)
 {
+	struct buf log = BUF_INIT(IMAP_STORE_LIST_MAX);
 	char path[PATH_MAX], cur[PATH_MAX];
 	enum imap_store_err err = IMAP_STORE_OK;
 	size_t done;
 
+	if (store_log_keywords(d, had, &log) == -1) {
+		buf_free(&log);
+		store_watch_dirty(d);
+		return errno = EFBIG, store_io("log a change of", d->path);
+	}
 	for (done = 0; done < n; done++) {
 		if (store_flag_name(p[done].final, sizeof(p[done].final), p[done].base,
 		    strlen(p[done].base), p[done].sys, kw[done]) == -1 ||
@@ -142,17 +149,28 @@ commit(struct imap_folder *d, struct pending *p, const uint32_t *kw, size_t n,
 			err = store_io("move into cur/", p[done].tmp);
 			break;
 		}
+		store_watch_expect(d, STORE_EV_TO, p[done].final);
 		if ((uids[done] = store_add_msg(d, p[done].final)) == 0) {
 			err = IMAP_STORE_IO;
+			done++;
+			break;
+		}
+		if (store_log_put(&log, 'A', &d->msgs[d->n - 1]) == -1) {
+			err = (errno = EFBIG, store_io("log a change of", d->path));
 			done++;
 			break;
 		}
 	}
 	if (str_format(cur, sizeof(cur), "%s/cur", d->path) == -1)
 		err = IMAP_STORE_IO;
-	if (err == IMAP_STORE_OK && (fsync_dir(cur) == -1 || store_list_write(d) == -1))
+	/* the files first, durable; then the log that names them */
+	if (err == IMAP_STORE_OK && (fsync_dir(cur) == -1 || store_log_write(d, &log) == -1))
 		err = store_io("write UID list of", d->path);
+	buf_free(&log);
 	if (err != IMAP_STORE_OK) {
+		/* the view holds what the disk may not: a full sync next */
+		store_watch_dirty(d);
+		d->stamp.valid = 0;
 		/* undo: a NO must not leave a message behind */
 		for (size_t i = 0; i < done; i++)
 			if (str_format(path, sizeof(path), "%s/%s", d->path,
@@ -164,46 +182,70 @@ commit(struct imap_folder *d, struct pending *p, const uint32_t *kw, size_t n,
 	return err;
 }
 
+/* The view to add to: the session's own view of that folder (so that its
+ * watch knows these files are ours) or the fresh one *tmp. */
+static struct imap_folder *
+dest_view(struct imap_store *s, struct imap_folder *tmp)
+{
+	if (s->sel != NULL && s->sel->path != NULL && strcmp(s->sel->path, tmp->path) == 0)
+		return s->sel;
+	return tmp;
+}
+
+/* Keyword names -> letters of d (added as needed) into *kw.  0, LIMIT or
+ * BADNAME. */
+static enum imap_store_err
+append_keywords(struct imap_folder *d, const struct imap_append *a, uint32_t *kw)
+{
+	int added = 0;
+
+	*kw = 0;
+	for (size_t i = 0; i < a->nkeywords; i++) {
+		int k = store_keyword(d, a->keywords[i], 1, &added);
+
+		if (k < 0)
+			return store_keyword_valid(a->keywords[i]) ? IMAP_STORE_LIMIT :
+			    IMAP_STORE_BADNAME;
+		*kw |= 1u << k;
+	}
+	return IMAP_STORE_OK;
+}
+
 enum imap_store_err
 imap_store_append(struct imap_store *s, const char *name, const struct imap_append *a,
     uint32_t *uidvalidity, uint32_t *uid)
 {
-	struct imap_folder d;
+	struct imap_folder tmpd, *d;
+	char *had[IMAP_STORE_KEYWORDS];
 	struct pending p;
 	enum imap_store_err err;
 	uint32_t kw;
-	int lockfd, added = 0;
+	int lockfd;
 
 	*uidvalidity = *uid = 0;
-	if ((err = store_folder_begin(s, name, 1, 0, &d, &lockfd)) != IMAP_STORE_OK)
+	if ((err = store_folder_begin(s, name, 1, 0, &tmpd, &lockfd)) != IMAP_STORE_OK)
 		return err;
+	d = dest_view(s, &tmpd);
 	memset(&p, 0, sizeof(p));
 	p.sys = a->sys & IMAP_F_IMAP;
-	if ((err = write_tmp(s, d.path, a, &p)) != IMAP_STORE_OK) {
-		imap_folder_close(&d);
+	if ((err = write_tmp(s, d->path, a, &p)) != IMAP_STORE_OK) {
+		imap_folder_close(&tmpd);
 		return err;
 	}
-	if ((lockfd = store_lock(d.path)) == -1)
-		err = store_io("lock", d.path);
-	else if ((err = store_sync_locked(&d)) == IMAP_STORE_OK) {
-		kw = 0;
-		for (size_t i = 0; err == IMAP_STORE_OK && i < a->nkeywords; i++) {
-			int k = store_keyword(&d, a->keywords[i], 1, &added);
-
-			if (k < 0)
-				err = store_keyword_valid(a->keywords[i]) ?
-				    IMAP_STORE_LIMIT : IMAP_STORE_BADNAME;
-			else
-				kw |= 1u << k;
-		}
-		if (err == IMAP_STORE_OK)
-			err = commit(&d, &p, &kw, 1, uid);
+	if ((lockfd = store_lock(d->path)) == -1)
+		err = store_io("lock", d->path);
+	else if ((err = store_sync_locked(d)) == IMAP_STORE_OK) {
+		memcpy(had, d->keywords, sizeof(had));
+		if ((err = append_keywords(d, a, &kw)) == IMAP_STORE_OK)
+			err = commit(d, &p, had, &kw, 1, uid);
+		else
+			store_watch_dirty(d);	/* letters taken in the view only */
 	}
 	(void)unlink(p.tmp);	/* gone already unless something failed */
 	free(p.tmp);
-	*uidvalidity = d.uidvalidity;
+	*uidvalidity = d->uidvalidity;
 	store_unlock(lockfd);
-	imap_folder_close(&d);
+	imap_folder_close(&tmpd);
 	return err;
 }
 
@@ -326,37 +368,40 @@ imap_folder_copy(struct imap_folder *f, const uint32_t *uids, size_t n,
 {
 	struct pending *p = xcalloc(n + 1, sizeof(*p));
 	uint32_t *kw = xcalloc(n + 1, sizeof(*kw));
+	char *had[IMAP_STORE_KEYWORDS];
 	enum imap_store_err err;
-	struct imap_folder d;
+	struct imap_folder tmpd, *d = &tmpd;
 	size_t np = 0;
 	int lockfd = -1;
 
 	*nout = 0;
 	*uidvalidity = 0;
-	if ((err = store_folder_begin(f->store, dest, 1, 0, &d, &lockfd)) != IMAP_STORE_OK)
+	if ((err = store_folder_begin(f->store, dest, 1, 0, &tmpd, &lockfd)) != IMAP_STORE_OK)
 		goto out_free;
-	if ((err = stage_all(f, uids, n, &d, p, &np)) != IMAP_STORE_OK)
+	d = dest_view(f->store, &tmpd);
+	if ((err = stage_all(f, uids, n, d, p, &np)) != IMAP_STORE_OK)
 		goto out;
-	if ((lockfd = store_lock(d.path)) == -1) {
-		err = store_io("lock", d.path);
+	if ((lockfd = store_lock(d->path)) == -1) {
+		err = store_io("lock", d->path);
 		goto out;
 	}
-	if ((err = store_sync_locked(&d)) != IMAP_STORE_OK)
+	if ((err = store_sync_locked(d)) != IMAP_STORE_OK)
 		goto out;
+	memcpy(had, d->keywords, sizeof(had));
 	for (size_t i = 0; i < np; i++)
-		kw[i] = map_keywords(f, &d, p[i].src_kw);
-	if ((err = commit(&d, p, kw, np, dst_uids)) != IMAP_STORE_OK)
+		kw[i] = map_keywords(f, d, p[i].src_kw);
+	if ((err = commit(d, p, had, kw, np, dst_uids)) != IMAP_STORE_OK)
 		goto out;
 	for (size_t i = 0; i < np; i++)
 		src_uids[i] = p[i].src_uid;
 	*nout = np;
-	*uidvalidity = d.uidvalidity;
+	*uidvalidity = d->uidvalidity;
 out:
 	store_unlock(lockfd);
 	for (size_t i = 0; i < np; i++)
 		if (p[i].tmp != NULL)
 			(void)unlink(p[i].tmp);	/* left only on errors */
-	imap_folder_close(&d);
+	imap_folder_close(&tmpd);
 out_free:
 	for (size_t i = 0; i < np; i++)
 		free(p[i].tmp);

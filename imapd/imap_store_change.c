@@ -78,6 +78,8 @@ rename_msg(struct imap_folder *f, struct imap_msg *m, uint32_t sys, uint32_t kw)
 		if (str_format(from, sizeof(from), "%s/%s", f->path, m->name) == -1)
 			return errno = ENAMETOOLONG, -1;
 		if (rename(from, to) == 0) {
+			store_watch_expect(f, STORE_EV_FROM, m->name);
+			store_watch_expect(f, STORE_EV_TO, nname);
 			free(m->name);
 			m->name = xstrdup(nname);
 			m->sys = sys;
@@ -119,19 +121,25 @@ new_flags(const struct imap_msg *m, const struct imap_flag_change *ch, uint32_t 
 	}
 }
 
-/* The batch of a STORE, lock held and view synced. */
+/* The batch of a STORE, lock held and view synced; its log records into
+ * log. */
 static enum imap_store_err
 store_batch(struct imap_folder *f, const uint32_t *uids, size_t n,
-    const struct imap_flag_change *ch, enum imap_change_res *res, int *changed)
+    const struct imap_flag_change *ch, enum imap_change_res *res, int *changed,
+    struct buf *log)
 {
+	char *had[IMAP_STORE_KEYWORDS];
 	uint32_t kw, nsys, nkw;
 	enum imap_store_err err;
 	int added = 0;
 
+	memcpy(had, f->keywords, sizeof(had));
 	err = keyword_bits(f, ch->keywords, ch->nkeywords, ch->op != IMAP_FLAGS_REMOVE,
 	    &kw, &added);
 	if (err != IMAP_STORE_OK)
 		return err;
+	if (added && store_log_keywords(f, had, log) == -1)
+		return errno = EFBIG, store_io("log a change of", f->path);
 	*changed = added;
 	for (size_t i = 0; i < n; i++) {
 		struct imap_msg *m = imap_folder_find(f, uids[i]);
@@ -153,6 +161,8 @@ store_batch(struct imap_folder *f, const uint32_t *uids, size_t n,
 			return store_io("rename a message in", f->path);
 		if (r == 0)
 			res[i] = IMAP_CHANGE_GONE;
+		else if (store_log_put(log, 'U', m) == -1)
+			return errno = EFBIG, store_io("log a change of", f->path);
 		else
 			*changed = 1;
 	}
@@ -163,20 +173,55 @@ enum imap_store_err
 imap_folder_store(struct imap_folder *f, const uint32_t *uids, size_t n,
     const struct imap_flag_change *ch, enum imap_change_res *res)
 {
+	struct buf log = BUF_INIT(IMAP_STORE_LIST_MAX);
 	enum imap_store_err err;
 	int lockfd, changed = 0;
 
 	if ((lockfd = store_lock(f->path)) == -1)
 		return errno == ENOENT ? IMAP_STORE_NONEXISTENT : store_io("lock", f->path);
 	if ((err = store_sync_locked(f)) == IMAP_STORE_OK)
-		err = store_batch(f, uids, n, ch, res, &changed);
-	if (changed && (sync_dirs(f->path) == -1 || store_list_write(f) == -1))
+		err = store_batch(f, uids, n, ch, res, &changed, &log);
+	/* renames first, durable; then the log that names them */
+	if (err == IMAP_STORE_OK && changed &&
+	    (sync_dirs(f->path) == -1 || store_log_write(f, &log) == -1))
 		err = store_io("write UID list of", f->path);
-	if (err != IMAP_STORE_OK && store_sync_locked(f) != IMAP_STORE_OK) {
-		/* the view is re-read at the next sync */
+	buf_free(&log);
+	if (err != IMAP_STORE_OK) {
+		/* the view may hold what the disk does not: read it again */
+		store_watch_dirty(f);
+		f->stamp.valid = 0;
+		if (store_sync_locked(f) != IMAP_STORE_OK) {
+			/* the view is re-read at the next sync */
+		}
 	}
 	store_unlock(lockfd);
 	return err;
+}
+
+/* Unlink message m of f (renamed by someone meanwhile: under its new
+ * name; gone already: fine) and log it.  OK or IO. */
+static enum imap_store_err
+expunge_one(struct imap_folder *f, const struct imap_msg *m, struct buf *log)
+{
+	char path[PATH_MAX], cur[300];
+	size_t bl;
+	const char *base = store_msg_file(m->name, &bl);
+	int r;
+
+	if (str_format(path, sizeof(path), "%s/%s", f->path, m->name) == -1)
+		return IMAP_STORE_IO;
+	r = unlink(path);
+	if (r == -1 && errno == ENOENT &&
+	    store_find_base(f->path, base, bl, cur, sizeof(cur)) == 1 &&
+	    str_format(path, sizeof(path), "%s/%s", f->path, cur) == 0)
+		r = unlink(path);
+	if (r == -1 && errno != ENOENT)
+		return store_io("unlink", path);
+	if (r == 0)
+		store_watch_expect(f, STORE_EV_GONE, path + strlen(f->path) + 1);
+	if (store_log_put(log, 'X', m) == -1)
+		return errno = EFBIG, store_io("log a change of", f->path);
+	return IMAP_STORE_OK;
 }
 
 /* Unlink the messages of uids[n] (all with \Deleted if uids is NULL;
@@ -184,10 +229,11 @@ imap_folder_store(struct imap_folder *f, const uint32_t *uids, size_t n,
 static enum imap_store_err
 expunge(struct imap_folder *f, const uint32_t *uids, size_t n, int deleted_only)
 {
-	char path[PATH_MAX], cur[300], *gone;
+	struct buf log = BUF_INIT(IMAP_STORE_LIST_MAX);
 	enum imap_store_err err;
-	size_t removed = 0, bl;
-	int lockfd, r;
+	size_t removed = 0;
+	int lockfd;
+	char *gone;
 
 	if ((lockfd = store_lock(f->path)) == -1)
 		return errno == ENOENT ? IMAP_STORE_NONEXISTENT : store_io("lock", f->path);
@@ -197,30 +243,16 @@ expunge(struct imap_folder *f, const uint32_t *uids, size_t n, int deleted_only)
 		n = f->n;
 	/* marks, not uid 0 yet: imap_folder_find needs the order intact */
 	gone = xcalloc(f->n + 1, 1);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && err == IMAP_STORE_OK; i++) {
 		struct imap_msg *m = uids != NULL ? imap_folder_find(f, uids[i]) : &f->msgs[i];
-		const char *base;
 
 		if (m == NULL || gone[m - f->msgs] ||
 		    (deleted_only && !(m->sys & IMAP_F_DELETED)))
 			continue;
-		base = store_msg_file(m->name, &bl);
-		if (str_format(path, sizeof(path), "%s/%s", f->path, m->name) == -1) {
-			err = IMAP_STORE_IO;
-			break;
+		if ((err = expunge_one(f, m, &log)) == IMAP_STORE_OK) {
+			gone[m - f->msgs] = 1;
+			removed++;
 		}
-		r = unlink(path);
-		/* renamed by someone meanwhile: remove it under its new name */
-		if (r == -1 && errno == ENOENT &&
-		    store_find_base(f->path, base, bl, cur, sizeof(cur)) == 1 &&
-		    str_format(path, sizeof(path), "%s/%s", f->path, cur) == 0)
-			r = unlink(path);
-		if (r == -1 && errno != ENOENT) {
-			err = store_io("unlink", path);
-			break;
-		}
-		gone[m - f->msgs] = 1;
-		removed++;
 	}
 	for (size_t i = 0; i < f->n; i++)
 		if (gone[i])
@@ -229,10 +261,16 @@ expunge(struct imap_folder *f, const uint32_t *uids, size_t n, int deleted_only)
 	if (removed > 0) {
 		store_compact(f);
 		f->highestmodseq++;
-		if (sync_dirs(f->path) == -1 || store_list_write(f) == -1)
+		/* unlinks first, durable; then the log that names them */
+		if (sync_dirs(f->path) == -1 || store_log_write(f, &log) == -1)
 			err = store_io("write UID list of", f->path);
 	}
+	if (err != IMAP_STORE_OK) {
+		store_watch_dirty(f);
+		f->stamp.valid = 0;
+	}
 out:
+	buf_free(&log);
 	store_unlock(lockfd);
 	return err;
 }

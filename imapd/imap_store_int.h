@@ -33,7 +33,46 @@ void store_unlock(int fd);
  * msgs with names; flags parsed).  read: 1 valid, 0 missing or invalid
  * (f's list fields then empty), -1 I/O error. */
 int store_list_read(struct imap_folder *f) WUR;
-int store_list_write(const struct imap_folder *f) WUR;
+int store_list_write(struct imap_folder *f) WUR;
+/* Log records of a change (format in imap_store.h), collected in a buf
+ * (BUF_INIT(IMAP_STORE_LIST_MAX)) while the change is made under the
+ * lock: kind 'U' (renamed), 'A' (added), 'X' (expunged) for m.  0/-1. */
+int store_log_put(struct buf *log, char kind, const struct imap_msg *m) WUR;
+/* 'K' records for the keywords of f that had[] (f's table before) lacks. */
+int store_log_keywords(const struct imap_folder *f, char *const *had,
+    struct buf *log) WUR;
+/* Make the change of log durable, lock held, f's view current and
+ * changed: the batch appended (one write, fdatasync) or, when the log is
+ * long, its tail torn or the file not what f last saw, the whole list
+ * rewritten.  Frees log.  0/-1. */
+int store_log_write(struct imap_folder *f, struct buf *log) WUR;
+/* FNV-1a 64 of n octets (the log's torn-write check, not security). */
+uint64_t store_log_hash(const void *p, size_t n);
+
+/* ---- the inotify proof that a view is current (imap_store_watch.c) ----
+ * Names are "cur/FILE" or "new/FILE" as in imap_msg. */
+#define STORE_EV_FROM	1	/* renamed away (IN_MOVED_FROM) */
+#define STORE_EV_TO	2	/* renamed or linked here (IN_MOVED_TO) */
+#define STORE_EV_GONE	3	/* unlinked (IN_DELETE) */
+/* Start watching f's cur/ and new/ (before its first full scan).  0, or
+ * -1 (no watch: f works on mtimes as before). */
+int store_watch_start(struct imap_folder *f);
+void store_watch_free(struct imap_folder *f);
+/* Note an event this process just caused in f's folder. */
+void store_watch_expect(struct imap_folder *f, int ev, const char *name);
+/* The view can no longer be proved current (an error part way). */
+void store_watch_dirty(struct imap_folder *f);
+/* 1 if f's view (or, released, the list it was read from) is proved to
+ * match the folder: every event queued since the last full scan was one
+ * this process announced, and the list file is the one f last read or
+ * wrote.  0 otherwise (a full sync is due). */
+int store_watch_current(struct imap_folder *f);
+/* Around a full scan (lock held): before, forget queued events; after,
+ * the view is current unless events nobody announced came meanwhile. */
+void store_watch_scan_begin(struct imap_folder *f);
+void store_watch_scan_end(struct imap_folder *f);
+/* Record the list file's identity after f read or wrote it (lock held). */
+void store_watch_list_seen(struct imap_folder *f);
 /* A fresh UIDVALIDITY for this Maildir, > every earlier one and >= min
  * (0: none).  0/-1. */
 int store_uidvalidity_next(struct imap_store *s, uint32_t min, uint32_t *v) WUR;
@@ -58,6 +97,13 @@ int store_keyword(struct imap_folder *f, const char *kw, int create, int *added)
 /* 1 if kw is a valid keyword atom. */
 int store_keyword_valid(const char *kw);
 
+/* The \Recent UIDs of f's view and of its released view (those are
+ * forgotten), malloc'd, *n of them. */
+uint32_t *store_recent_uids(struct imap_folder *f, size_t *n);
+/* The released view of f back from the list alone (lock held; the watch
+ * proved that nothing but the list could have changed meanwhile and the
+ * list file is the one f last saw): 1 done, else 0 (a full sync is due). */
+int store_reload(struct imap_folder *f) WUR;
 /* Free the messages and keywords of f (not name/path). */
 void store_view_clear(struct imap_folder *f);
 /* With the lock held: read the list, scan the folder, reconcile, write

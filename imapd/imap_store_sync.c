@@ -34,6 +34,8 @@ struct scan {
 	size_t n, cap;
 	char **moved;		/* unique parts this sync moved to cur/ */
 	size_t nmoved;
+	struct buf log;		/* the sync's changes as log records */
+	int nolog;		/* ... unless the list must be written whole */
 };
 
 /* Scan and listing views may not expose these names as messages. */
@@ -109,7 +111,10 @@ scan_free(struct scan *sc, int all)
 	free(sc->e);
 	sc->e = NULL;
 	sc->n = sc->cap = 0;
+	buf_reset(&sc->log);
+	sc->nolog = 0;
 	if (all) {
+		buf_free(&sc->log);
 		for (size_t i = 0; i < sc->nmoved; i++)
 			free(sc->moved[i]);
 		free(sc->moved);
@@ -133,9 +138,10 @@ open_sub(const char *fpath, const char *sub)
  * are \Recent for this view.  A file gone meanwhile (POP3 took it) is
  * found in cur/ by the scan.  0/-1. */
 static int
-move_new(const char *fpath, struct scan *sc)
+move_new(struct imap_folder *f, struct scan *sc)
 {
-	char target[PATH_MAX];
+	const char *fpath = f->path;
+	char target[PATH_MAX], path[PATH_MAX];
 	int nfd, cfd, dfd = -1, moved = 0, r = 0;
 	struct dirent *de;
 	DIR *d = NULL;
@@ -163,6 +169,12 @@ move_new(const char *fpath, struct scan *sc)
 			continue;
 		}
 		moved = 1;
+		if (f->watch != NULL && str_format(path, sizeof(path), "new/%s",
+		    de->d_name) == 0) {
+			store_watch_expect(f, STORE_EV_FROM, path);
+			if (str_format(path, sizeof(path), "cur/%s", target) == 0)
+				store_watch_expect(f, STORE_EV_TO, path);
+		}
 		bl = strcspn(target, ":");
 		sc->moved = xreallocarray(sc->moved, sc->nmoved + 1, sizeof(char *));
 		sc->moved[sc->nmoved++] = xstrndup(target, bl);
@@ -310,6 +322,7 @@ merge(struct imap_folder *f, struct scan *sc, int *changed)
 		while (j < sc->n && basecmp(sc->e[j].base, sc->e[j].baselen, mb, ml) < 0)
 			j++;
 		if (j == sc->n || basecmp(sc->e[j].base, sc->e[j].baselen, mb, ml) != 0) {
+			sc->nolog |= store_log_put(&sc->log, 'X', m) == -1;
 			m->uid = 0;
 			drops++;
 			continue;
@@ -320,6 +333,7 @@ merge(struct imap_folder *f, struct scan *sc, int *changed)
 			m->name = e->name;
 			m->modseq = ++f->highestmodseq;
 			store_msg_flags(m);
+			sc->nolog |= store_log_put(&sc->log, 'U', m) == -1;
 			*changed = 1;
 		} else
 			free(e->name);
@@ -371,6 +385,7 @@ assign(struct imap_folder *f, struct scan *sc, int *changed)
 		m->recent = u[i]->recent;
 		u[i]->name = NULL;
 		store_msg_flags(m);
+		sc->nolog |= store_log_put(&sc->log, 'A', m) == -1;
 		*changed = 1;
 	}
 	free(u);
@@ -429,6 +444,7 @@ load(struct imap_folder *f, struct scan *sc, int *changed)
 		if (r == 0 || drops == -1) {
 			/* above the view's and the broken list's values */
 			*changed = 1;
+			sc->nolog = 1;
 			return fresh_list(f, f->uidvalidity > old ? f->uidvalidity : old);
 		}
 		if (drops == 0)
@@ -483,7 +499,8 @@ stamp_eq(const struct imap_stamp *a, const struct imap_stamp *b)
 /* Record what a full sync saw: dirs as stat'ed before the scan (dirs),
  * the list as it is now (lock held).  Trusted only if the dirs' times are
  * over a second old: a change later in the same clock tick would not move
- * them.  The list is only ever replaced by rename, so its inode changes. */
+ * them.  The list is replaced by rename (a new inode) or appended to (a
+ * larger size): either moves its part of the stamp. */
 static void
 stamp_record(struct imap_folder *f, const struct imap_stamp *dirs, time_t before)
 {
@@ -498,22 +515,31 @@ stamp_record(struct imap_folder *f, const struct imap_stamp *dirs, time_t before
 	f->stamp = now;
 }
 
+static unsigned long store_full_syncs;	/* scans of a folder (the tests') */
+
 enum imap_store_err
 store_sync_locked(struct imap_folder *f)
 {
-	struct scan sc = { 0 };
-	uint32_t *recent = xreallocarray(NULL, f->n + 1, sizeof(*recent));
-	uint32_t old_uv = f->uidvalidity;
+	struct scan sc = { .log = BUF_INIT(IMAP_STORE_LIST_MAX) };
+	uint32_t *recent, old_uv = f->uidvalidity;
 	size_t nrecent = 0;
 	enum imap_store_err err;
 	struct imap_stamp dirs;
 	int changed = 0;
 	time_t before;
 
-	for (size_t i = 0; i < f->n; i++)
-		if (f->msgs[i].recent)
-			recent[nrecent++] = f->msgs[i].uid;
-	if (!f->readonly && move_new(f->path, &sc) == -1) {
+	/* the lock is held: nobody else writes the list, and the watch
+	 * shows whether anyone touched the files */
+	if (f->watch != NULL && store_watch_current(f)) {
+		if (!f->released || store_reload(f) == 1)
+			return IMAP_STORE_OK;
+		store_watch_dirty(f);
+	}
+	store_full_syncs++;
+	recent = store_recent_uids(f, &nrecent);
+	f->released = 0;
+	store_watch_scan_begin(f);
+	if (!f->readonly && move_new(f, &sc) == -1) {
 		err = errno == ENOENT ? IMAP_STORE_NONEXISTENT :
 		    store_io("move new/ to cur/ in", f->path);
 		goto out;
@@ -539,28 +565,17 @@ store_sync_locked(struct imap_folder *f)
 	for (size_t i = 0; f->readonly && i < f->n; i++)
 		if (strncmp(f->msgs[i].name, "new/", 4) == 0)
 			f->msgs[i].recent = 1;
-	if (changed && store_list_write(f) == -1)
+	/* new UIDs, others' renames and removals: logged like any change */
+	if (changed && (sc.nolog ? store_list_write(f) : store_log_write(f, &sc.log)) == -1)
 		err = store_io("write UID list of", f->path);
 	if (err == IMAP_STORE_OK && dirs.valid == 0)
 		stamp_record(f, &dirs, before);
+	if (err == IMAP_STORE_OK)
+		store_watch_scan_end(f);
 out:
 	scan_free(&sc, 1);
 	free(recent);
 	return err;
-}
-
-void
-store_view_clear(struct imap_folder *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->msgs[i].name);
-	free(f->msgs);
-	f->msgs = NULL;
-	f->n = 0;
-	for (int i = 0; i < IMAP_STORE_KEYWORDS; i++) {
-		free(f->keywords[i]);
-		f->keywords[i] = NULL;
-	}
 }
 
 /* Look for base in fpath/sub; 1 found (name into out), 0, -1. */
@@ -599,59 +614,6 @@ store_find_base(const char *fpath, const char *base, size_t baselen, char *out,
 }
 
 enum imap_store_err
-store_folder_begin(struct imap_store *s, const char *name, int readonly, int lock,
-    struct imap_folder *f, int *lockfd)
-{
-	char canon[STORE_NAME_SIZE], path[PATH_MAX];
-	enum imap_store_err err;
-	int r;
-
-	memset(f, 0, sizeof(*f));
-	*lockfd = -1;
-	if ((err = store_resolve(s, name, canon, path)) != IMAP_STORE_OK)
-		return err;
-	if ((r = maildir_exists(path)) != 1)
-		return r == 0 ? IMAP_STORE_NONEXISTENT : store_io("check", path);
-	f->store = s;
-	f->name = xstrdup(canon);
-	f->path = xstrdup(path);
-	f->readonly = readonly;
-	if (!lock)
-		return IMAP_STORE_OK;
-	if ((*lockfd = store_lock(path)) == -1)
-		err = errno == ENOENT ? IMAP_STORE_NONEXISTENT : store_io("lock", path);
-	else
-		err = store_sync_locked(f);
-	if (err != IMAP_STORE_OK) {
-		store_unlock(*lockfd);
-		*lockfd = -1;
-		imap_folder_close(f);
-	}
-	return err;
-}
-
-enum imap_store_err
-imap_folder_open(struct imap_store *s, const char *name, int readonly,
-    struct imap_folder *f)
-{
-	enum imap_store_err err;
-	int lockfd;
-
-	err = store_folder_begin(s, name, readonly, 1, f, &lockfd);
-	store_unlock(lockfd);
-	return err;
-}
-
-void
-imap_folder_close(struct imap_folder *f)
-{
-	store_view_clear(f);
-	free(f->name);
-	free(f->path);
-	memset(f, 0, sizeof(*f));
-}
-
-enum imap_store_err
 imap_folder_sync(struct imap_folder *f)
 {
 	enum imap_store_err err;
@@ -659,7 +621,11 @@ imap_folder_sync(struct imap_folder *f)
 	int lockfd;
 
 	/* only here: paths that write the list always read it under the lock */
-	if (f->stamp.valid && stamp_take(f->path, &now) == 0 && stamp_eq(&now, &f->stamp))
+	if (f->watch != NULL) {
+		if (store_watch_current(f) && !f->released)
+			return IMAP_STORE_OK;
+	} else if (f->stamp.valid && !f->released && stamp_take(f->path, &now) == 0 &&
+	    stamp_eq(&now, &f->stamp))
 		return IMAP_STORE_OK;
 
 	if ((lockfd = store_lock(f->path)) == -1)
@@ -668,83 +634,4 @@ imap_folder_sync(struct imap_folder *f)
 	err = store_sync_locked(f);
 	store_unlock(lockfd);
 	return err;
-}
-
-struct imap_msg *
-imap_folder_find(const struct imap_folder *f, uint32_t uid)
-{
-	size_t lo = 0, hi = f->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->msgs[mid].uid == uid)
-			return &f->msgs[mid];
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-enum imap_store_err
-imap_folder_open_msg(struct imap_folder *f, uint32_t uid, int *fd)
-{
-	struct imap_msg *m = imap_folder_find(f, uid);
-	char path[PATH_MAX], cur[300];
-	const char *base;
-	size_t bl;
-	int r;
-
-	*fd = -1;
-	if (m == NULL)
-		return IMAP_STORE_NONEXISTENT;
-	for (int tries = 0; tries < 2; tries++) {
-		if (str_format(path, sizeof(path), "%s/%s", f->path, m->name) == -1)
-			return IMAP_STORE_IO;
-		*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-		if (*fd != -1)
-			return IMAP_STORE_OK;
-		if (errno != ENOENT)
-			return store_io("open", path);
-		/* renamed by someone: find it by its unique part */
-		base = store_msg_file(m->name, &bl);
-		if ((r = store_find_base(f->path, base, bl, cur, sizeof(cur))) == -1)
-			return store_io("scan", f->path);
-		if (r == 0)
-			return IMAP_STORE_NONEXISTENT;
-		free(m->name);
-		m->name = xstrdup(cur);
-	}
-	return IMAP_STORE_NONEXISTENT;
-}
-
-enum imap_store_err
-imap_store_status(struct imap_store *s, const char *name, struct imap_status *st)
-{
-	struct imap_folder f;
-	enum imap_store_err err;
-
-	memset(st, 0, sizeof(*st));
-	if ((err = imap_folder_open(s, name, 1, &f)) != IMAP_STORE_OK)
-		return err;
-	st->messages = (uint32_t)f.n;
-	for (size_t i = 0; i < f.n; i++) {
-		st->recent += strncmp(f.msgs[i].name, "new/", 4) == 0;
-		st->unseen += (f.msgs[i].sys & IMAP_F_SEEN) == 0;
-	}
-	st->uidnext = f.uidnext;
-	st->uidvalidity = f.uidvalidity;
-	st->highestmodseq = f.highestmodseq;
-	imap_folder_close(&f);
-	return IMAP_STORE_OK;
-}
-
-unsigned long
-store_next_count(void)
-{
-	static unsigned long count;
-
-	return ++count;
 }

@@ -4,54 +4,14 @@
  * 1, the log pipe on fd 2 and the handoff channel on fd 3.  As root it
  * loads the config and the TLS key and connects to auth, then drops to
  * PREFIXlogin in the empty chroot before reading a client byte
- * (docs/login.md).
+ * (docs/login.md; common/login_conn.c runs it).
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "config.h"
-#include "log.h"
 #include "pop3-login_session.h"
-#include "service.h"
-#include "tls.h"
-
-static void
-usage(void)
-{
-	log_fatal("usage: pop3-login -c config -l pop3|pop3s");
-}
 
 int
 main(int argc, char **argv)
 {
-	static struct config cf;
 	static struct pop3_login s;
-	const char *confpath = NULL, *listener = NULL, *err = NULL;
 
-	/* SIGTERM (master stopping): nothing is pending that could be lost */
-	if (service_conn_init("pop3-login", LOGIN_CHANNEL_FD + 1) == -1)
-		log_fatal("signal: %s", strerror(errno));
-	if (service_args(argc, argv, &confpath, &listener) == -1 ||
-	    (strcmp(listener, "pop3") != 0 && strcmp(listener, "pop3s") != 0))
-		usage();
-	service_check_listener(LOGIN_CHANNEL_FD);
-	if (service_config(confpath, &cf, &err) == -1)
-		log_fatal("%s", err);
-	pop3_login_init(&s, &cf);
-	s.listener = listener;
-	s.implicit_tls = strcmp(listener, "pop3s") == 0;
-	login_process_setup(&cf, listener, s.implicit_tls, &s.tls_ctx, &s.auth_fd);
-	/* kept as a sockaddr too, for the plaintext policy */
-	s.client_known = service_client(0, &s.client_sa, s.client_addr, sizeof(s.client_addr));
-	login_process_drop(&cf);
-	pop3_login_run(&s);
-	pop3_login_free(&s);
-	if (s.auth_fd != -1)
-		close(s.auth_fd);
-	if (s.tls_ctx != NULL)
-		SSL_CTX_free(s.tls_ctx);
-	config_free(&cf);
-	return 0;
+	return login_main(argc, argv, &pop3_login_proto, &s.c);
 }

@@ -1,7 +1,7 @@
 /*
- * pop3-login_cmds: CAPA, QUIT, STLS and USER before authentication, and
- * the TLS handshake.  Plaintext pipelined after STLS is thrown away, never
- * executed inside the TLS session (the CVE-2011-0411 class).
+ * pop3-login_cmds: CAPA, QUIT, STLS and USER before authentication.
+ * Plaintext pipelined after STLS is thrown away, never executed inside
+ * the TLS session (the CVE-2011-0411 class; login_conn_tls_start).
  */
 #include <string.h>
 
@@ -10,60 +10,53 @@
 /* RFC 2449 6; USER and SASL only when they may be used now (RFC 2595 4:
  * STLS only where it can be). */
 void
-pop3_login_cmd_capa(struct pop3_login *s, const struct pop3_cmd *c)
+pop3_login_cmd_capa(struct pop3_login *s, const struct pop3_cmd *cmd)
 {
-	int plain = pop3_login_plaintext_ok(s);
+	struct login_conn *c = &s->c;
+	int plain = login_conn_plaintext_ok(c);
 
-	pop3_login_reply(s, "+OK Capability list follows");
-	pop3_login_reply(s, "CAPA");
-	pop3_login_reply(s, "TOP");
-	pop3_login_reply(s, "UIDL");
-	pop3_login_reply(s, "RESP-CODES");
-	pop3_login_reply(s, "AUTH-RESP-CODE");
-	pop3_login_reply(s, "PIPELINING");
-	if (s->tls_ctx != NULL && !s->in_tls)
-		pop3_login_reply(s, "STLS");
+	login_conn_reply(c, "+OK Capability list follows");
+	login_conn_reply(c, "CAPA");
+	login_conn_reply(c, "TOP");
+	login_conn_reply(c, "UIDL");
+	login_conn_reply(c, "RESP-CODES");
+	login_conn_reply(c, "AUTH-RESP-CODE");
+	login_conn_reply(c, "PIPELINING");
+	if (c->tls_ctx != NULL && !c->in_tls)
+		login_conn_reply(c, "STLS");
 	if (plain) {
-		pop3_login_reply(s, "USER");
-		pop3_login_reply(s, "SASL PLAIN");
+		login_conn_reply(c, "USER");
+		login_conn_reply(c, "SASL PLAIN");
 	}
-	pop3_login_reply(s, "IMPLEMENTATION postern");
-	pop3_login_reply(s, ".");
+	login_conn_reply(c, "IMPLEMENTATION postern");
+	login_conn_reply(c, ".");
 }
 
 void
-pop3_login_cmd_quit(struct pop3_login *s, const struct pop3_cmd *c)
+pop3_login_cmd_quit(struct pop3_login *s, const struct pop3_cmd *cmd)
 {
-	pop3_login_reply(s, "+OK Bye");
-	s->closing = 1;
-}
-
-int
-pop3_login_tls_start(struct pop3_login *s)
-{
-	if (lineio_tls_accept(&s->io, &s->tls, s->tls_ctx, pop3_login_timeout_ms(s),
-	    s->client_addr, s->tls_info, sizeof(s->tls_info)) == -1)
-		return -1;
-	s->in_tls = 1;
-	return 0;
+	login_conn_reply(&s->c, "+OK Bye");
+	s->c.closing = 1;
 }
 
 void
-pop3_login_cmd_stls(struct pop3_login *s, const struct pop3_cmd *c)
+pop3_login_cmd_stls(struct pop3_login *s, const struct pop3_cmd *cmd)
 {
-	if (s->in_tls) {
-		pop3_login_bad(s, "Command not permitted when TLS active");
+	struct login_conn *c = &s->c;
+
+	if (c->in_tls) {
+		login_conn_bad(c, "Command not permitted when TLS active");
 		return;
 	}
-	if (s->tls_ctx == NULL) {
-		pop3_login_bad(s, "TLS not available");
+	if (c->tls_ctx == NULL) {
+		login_conn_bad(c, "TLS not available");
 		return;
 	}
-	pop3_login_reply(s, "+OK Begin TLS negotiation");
-	if (pop3_login_flush(s) == -1)
+	login_conn_reply(c, "+OK Begin TLS negotiation");
+	if (login_conn_flush(c) == -1)
 		return;
-	if (pop3_login_tls_start(s) == -1) {
-		s->closing = 1;
+	if (login_conn_tls_start(c) == -1) {
+		c->closing = 1;
 		return;
 	}
 	/* RFC 2595 4: forget what the client said before TLS */
@@ -72,19 +65,19 @@ pop3_login_cmd_stls(struct pop3_login *s, const struct pop3_cmd *c)
 }
 
 void
-pop3_login_cmd_user(struct pop3_login *s, const struct pop3_cmd *c)
+pop3_login_cmd_user(struct pop3_login *s, const struct pop3_cmd *cmd)
 {
-	if (!pop3_login_plaintext_ok(s)) {
-		pop3_login_bad(s, "[AUTH] Plaintext authentication disallowed on "
+	if (!login_conn_plaintext_ok(&s->c)) {
+		login_conn_bad(&s->c, "[AUTH] Plaintext authentication disallowed on "
 		    "non-secured connections");
 		return;
 	}
-	if (c->arglen > LOGIN_USER_MAX) {
-		pop3_login_bad(s, "User name too long");
+	if (cmd->arglen > LOGIN_USER_MAX) {
+		login_conn_bad(&s->c, "User name too long");
 		return;
 	}
-	memcpy(s->user, c->arg, c->arglen);
-	s->user[c->arglen] = '\0';
+	memcpy(s->user, cmd->arg, cmd->arglen);
+	s->user[cmd->arglen] = '\0';
 	s->has_user = 1;
-	pop3_login_reply(s, "+OK");
+	login_conn_reply(&s->c, "+OK");
 }

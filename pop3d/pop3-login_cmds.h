@@ -1,18 +1,14 @@
 /*
  * pop3-login_cmds: the AUTHORIZATION-state commands that carry no
  * credentials: CAPA (RFC 2449), QUIT, STLS (RFC 2595) and USER (RFC 1939
- * 7), and the TLS handshake for STLS and pop3s.
+ * 7).
  */
 #ifndef POSTERN_POP3_LOGIN_CMDS_H
 #define POSTERN_POP3_LOGIN_CMDS_H
 #include "pop3-login_session.h"
 
-void pop3_login_cmd_capa(struct pop3_login *s, const struct pop3_cmd *c);
-void pop3_login_cmd_quit(struct pop3_login *s, const struct pop3_cmd *c);
-void pop3_login_cmd_stls(struct pop3_login *s, const struct pop3_cmd *c);
-void pop3_login_cmd_user(struct pop3_login *s, const struct pop3_cmd *c);
-/* Run the server handshake on the client (STLS, or pop3s before the
- * greeting); plaintext the client sent ahead is discarded and logged.
- * 0 in TLS, -1 failed (logged; the session must end). */
-int pop3_login_tls_start(struct pop3_login *s) WUR;
+void pop3_login_cmd_capa(struct pop3_login *s, const struct pop3_cmd *cmd);
+void pop3_login_cmd_quit(struct pop3_login *s, const struct pop3_cmd *cmd);
+void pop3_login_cmd_stls(struct pop3_login *s, const struct pop3_cmd *cmd);
+void pop3_login_cmd_user(struct pop3_login *s, const struct pop3_cmd *cmd);
 #endif

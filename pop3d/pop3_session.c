@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "lineio_reply.h"
 #include "log.h"
 #include "pop3_cmd.h"
 #include "pop3_session.h"
@@ -39,16 +40,7 @@ pop3_timeout_ms(const struct pop3 *p)
 static int
 pop3_flush(struct pop3 *p)
 {
-	if (p->io.out.len == 0)
-		return 0;
-	p->io.timeout_ms = pop3_timeout_ms(p);
-	if (lineio_flush(&p->io) == -1) {
-		if (!p->closing)
-			p->end = "write failed or timed out";
-		p->closing = 1;
-		return -1;
-	}
-	return 0;
+	return lineio_reply_flush(&p->io, pop3_timeout_ms(p), &p->closing, &p->end);
 }
 
 /* Back-pressure: a client that does not read stops us, it never makes us
@@ -66,19 +58,13 @@ static void __attribute__((format(printf, 2, 3)))
 pop3_reply(struct pop3 *p, const char *fmt, ...)
 {
 	va_list ap;
-	int r;
+	int queued;
 
-	if (p->closing)
-		return;
 	va_start(ap, fmt);
-	r = buf_vprintf(&p->io.out, fmt, ap);
+	queued = lineio_reply_vline(&p->io, &p->closing, &p->end, fmt, ap);
 	va_end(ap);
-	if (r == -1 || buf_puts(&p->io.out, "\r\n") == -1) {
-		p->end = "output buffer full";
-		p->closing = 1;
-		return;
-	}
-	(void)pop3_maybe_flush(p);
+	if (queued)
+		(void)pop3_maybe_flush(p);
 }
 
 /* Last words before closing: write text (a -ERR line) and pending output,
@@ -86,16 +72,7 @@ pop3_reply(struct pop3 *p, const char *fmt, ...)
 static void
 pop3_bye(struct pop3 *p, const char *end, const char *text)
 {
-	if (p->closing)
-		return;
-	p->end = end;
-	if (buf_puts(&p->io.out, text) == 0 && buf_puts(&p->io.out, "\r\n") == 0) {
-		p->io.timeout_ms = POP3_BYE_MS;
-		if (lineio_flush(&p->io) == -1) {
-			/* best effort: we are closing anyway */
-		}
-	}
-	p->closing = 1;
+	lineio_reply_last(&p->io, &p->closing, &p->end, end, POP3_BYE_MS, "%s", text);
 }
 
 /* A bad command: -ERR text, counted; too many end the session. */

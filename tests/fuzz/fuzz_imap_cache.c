@@ -3,8 +3,9 @@
  * the fuzzer reaches what lies behind them).  Nothing may fault; what is
  * kept is a prefix of the file; every indexed entry is found again by its
  * own uid, unique name and size, with its strings inside that prefix;
- * lookups of other names miss; an append after the load (which cuts any
- * tail past the valid prefix) is found again after a reopen. */
+ * lookups of other names miss; the parts bits of every entry agree with
+ * its strings; an append after the load (direct, or kept and flushed; it
+ * cuts any tail past the valid prefix) is found again after a reopen. */
 #define IMAP_CACHE_FUZZ 1
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,8 +76,17 @@ check_index(struct imap_cache *c)
 		memcpy(name + 4 + ul, ":2,S", 5);
 		if (!imap_cache_lookup(c, c->keys[h], name, get64(p + 16), &e))
 			abort();
-		if (e.envelope < c->data || e.bodystructure + e.bodystructure_len >
-		    c->data + c->len || e.body != e.envelope + e.envelope_len)
+		if (e.envelope < c->data || e.fields + e.fields_len >
+		    c->data + c->len || e.body != e.envelope + e.envelope_len ||
+		    e.fields != e.bodystructure + e.bodystructure_len)
+			abort();
+		/* parts agree with the strings (callers trust the bits) */
+		if ((e.parts & ~(IMAP_CACHE_STRUCT | IMAP_CACHE_HEADER |
+		    IMAP_CACHE_FIELD_BITS)) != 0 ||
+		    (!(e.parts & IMAP_CACHE_STRUCT) && e.envelope_len + e.body_len +
+		    e.bodystructure_len != 0) ||
+		    (!(e.parts & IMAP_CACHE_HEADER) && (e.fields_len != 0 ||
+		    (e.parts & IMAP_CACHE_FIELD_BITS) != 0)))
 			abort();
 		if (imap_cache_lookup(c, c->keys[h], name, get64(p + 16) + 1, &e))
 			abort();
@@ -91,6 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	static const struct imap_cache_entry add_e = {
 		.wire_size = 42, .envelope = "(NIL)", .envelope_len = 5,
 		.body = "b", .body_len = 1, .bodystructure = "bs", .bodystructure_len = 2,
+		.fields = "From: x\n", .fields_len = 8,
+		.parts = IMAP_CACHE_STRUCT | IMAP_CACHE_HEADER | 5,
 	};
 	struct imap_cache_entry e;
 	struct imap_cache *c;
@@ -108,13 +120,18 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		abort();
 	if (c->hdr == 1 && n > 0 && (d[0] & 1)) {
 		len = c->len;
-		if (imap_cache_add(c, 0xfffffff0u, "new/fuzz", 9, &add_e) != 1 ||
-		    c->len <= len)
+		/* one add now, or kept and flushed (the same append) */
+		if ((d[0] & 2) ? imap_cache_add_later(c, 0xfffffff0u, "new/fuzz", 9,
+		    &add_e) != 1 || imap_cache_flush(c) != 1 :
+		    imap_cache_add(c, 0xfffffff0u, "new/fuzz", 9, &add_e) != 1)
+			abort();
+		if (c->len <= len)
 			abort();
 		imap_cache_close(c);
 		c = imap_cache_open(dir, 7);
 		if (!imap_cache_lookup(c, 0xfffffff0u, "cur/fuzz:2,", 9, &e) ||
-		    e.wire_size != 42 || e.bodystructure_len != 2)
+		    e.wire_size != 42 || e.bodystructure_len != 2 || e.fields_len != 8 ||
+		    e.parts != add_e.parts || memcmp(e.fields, "From: x\n", 8) != 0)
 			abort();
 	}
 	imap_cache_close(c);

@@ -851,3 +851,48 @@ def test_quota_refuses_append_and_copy(srv, user):
     assert untagged(r, "EXPUNGE") == ["* 1 EXPUNGE"]
     r = ok(c.cmd("a6 STATUS Drafts (MESSAGES)"), "a6")
     assert r[0] == "* STATUS Drafts (MESSAGES 1)"
+
+
+def test_search_header_keys_same_cold_warm_and_damaged_cache(srv, user):
+    """UID SEARCH on header keys answers the same with no folder cache (it
+    reads the files and caches their fields), from the cache, and with the
+    cache damaged; an encoded-word From matches decoded; a file whose ,S=
+    lies about its size is never answered from the cache."""
+    petrov = b"From: =?utf-8?q?Ivan_Petrov_=D0=9F=D0=B5=D1=82=D1=80=D0=BE=D0=B2?= <ip@x.test>\r\n"
+    put(srv, user, petrov + b"Subject: invoice 7\r\nDate: 3 Nov 2026 09:00 +0000\r\n\r\nb\r\n")
+    put(srv, user, b"From: other@x.test\r\nSubject: =?iso-8859-1?q?Invoice_caf=E9?=\r\n\r\nb\r\n")
+    body = petrov + b"Subject: named\r\n\r\nsized\r\n"
+    ph.put(srv, body, user=user, name="%s,S=%d" % (ph.unique_name(), len(body)))
+    ph.put(srv, body, user=user, name="%s,S=%d" % (ph.unique_name(), len(body) + 5))  # lies
+    put(srv, user, b"From: petrov@old.test\r\nSubject: last line")           # no line end
+    cache = os.path.join(ph.mailbox(srv, user), "postern-cache")
+    c = login(srv, user)
+    ok(c.cmd("a1 SELECT INBOX"), "a1")
+
+    def search(q, tag):
+        r = ok(c.cmd("%s UID %s" % (tag, q)), tag)
+        return [l for l in r if l.startswith("* SEARCH")]
+    queries = ["SEARCH FROM petrov", "SEARCH FROM \"ivan petrov\"", "SEARCH SUBJECT invoice",
+               "SEARCH OR SUBJECT \"invoice caf\" FROM ip@x", "SEARCH HEADER Subject LINE",
+               "SEARCH SENTON 3-Nov-2026", "SEARCH NOT FROM petrov", "SEARCH LARGER 60"]
+    assert not os.path.exists(cache)
+    cold = [search(q, "c%d" % i) for i, q in enumerate(queries)]
+    assert os.path.getsize(cache) > 0                          # the search cached fields
+    assert cold[0] == ["* SEARCH 1 3 4 5"] and cold[1] == ["* SEARCH 1 3 4"]
+    assert cold[2] == ["* SEARCH 1 2"] and cold[3] == ["* SEARCH 1 2 3 4"]
+    assert cold[4] == ["* SEARCH 5"] and cold[5] == ["* SEARCH 1"]
+    c.send(b"u1 UID SEARCH CHARSET UTF-8 FROM {12}\r\n")
+    assert c.line().startswith("+")
+    c.send("петров\r\n".encode())
+    assert "* SEARCH 1 3 4" in c.tagged("u1")
+    warm = [search(q, "w%d" % i) for i, q in enumerate(queries)]
+    assert warm == cold
+    c.cmd("a2 LOGOUT")
+    with open(cache, "r+b") as f:                               # damage it
+        f.seek(os.path.getsize(cache) // 2)
+        f.write(b"\xff" * 64)
+    c = login(srv, user)
+    ok(c.cmd("b1 SELECT INBOX"), "b1")
+    assert [search(q, "d%d" % i) for i, q in enumerate(queries)] == cold
+    r = ok(c.cmd("b2 FETCH 1:* (ENVELOPE)"), "b2")            # fields-only records
+    assert "Ivan_Petrov" in untagged(r, "FETCH")[0]

@@ -2,7 +2,7 @@
 mailbox owner (PREFIXvmail) chrooted in the user's Maildir, without
 capabilities, holding only the client socket (or, with TLS, a Unix socket
 to the login process's proxy), the log pipe, its Maildir's own files, its
-session slot (a locked file in paths.runtime/sessions) and, while IDLE, an
+session slot (a locked file in the Maildir) and, while IDLE, an
 inotify descriptor -- never the TLS key, the spool, the
 password hashes or a socket to auth or master.  A user without a Maildir
 gets one, made by the owner, not by root.  A 20 MB FETCH to a client that
@@ -60,9 +60,7 @@ def check_mail(inst, pid, user=USER):
     for fd, (target, _) in fds.items():
         if fd > 2:
             assert target == box or target.startswith(box + "/") or \
-                target == "anon_inode:inotify" or \
-                target.startswith(os.path.join(inst.runtime, "sessions") + "/"), \
-                "imap fd %d -> %s" % (fd, target)
+                target == "anon_inode:inotify", "imap fd %d -> %s" % (fd, target)
         for p in mail_forbidden(inst):
             assert not (target == p or target.startswith(p.rstrip("/") + "/")), \
                 "imap fd %d -> %s" % (fd, target)
@@ -70,6 +68,10 @@ def check_mail(inst, pid, user=USER):
         maps = f.read()
     for p in mail_forbidden(inst):
         assert p not in maps, "imap has %s mapped" % p
+    # TLS is imap-login's: the mail process does not even load OpenSSL
+    assert "libssl" not in maps and "libcrypto" not in maps
+    slots = [t for t, _ in fds.values() if re.fullmatch(re.escape(box) + r"/postern-session\.\d+", t)]
+    assert len(slots) == 1, fds
     assert fds[0][0] == fds[1][0] and fds[0][0].startswith("socket:"), fds
     assert fds[2][0].startswith("pipe:"), fds
     return fds

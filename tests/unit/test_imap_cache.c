@@ -1,8 +1,10 @@
 /* Unit tests for the IMAP FETCH cache, imapd/imap_cache.c (compiled in):
  * round trips across reopen, 10,000 entries, validation by uid, unique
  * name and size, a UIDVALIDITY change, the last record cut at every
- * offset and damaged at every octet, garbage files, caps, a symlink, four
- * processes appending and rewriting at once, and compaction. */
+ * offset and damaged at every octet, garbage files, caps, records with
+ * some parts only (and inconsistent ones refused), records kept for a
+ * later flush, a version-1 file replaced, a symlink, four processes
+ * appending and rewriting at once, and compaction. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,7 +18,7 @@ static char cpath[PATH_MAX];
 /* Deterministic strings of message uid, generation gen. */
 struct sample {
 	char name[128];
-	char env[600], body[300], bs[900];
+	char env[600], body[300], bs[900], fields[200];
 	struct imap_cache_entry e;
 	uint64_t fsize;
 };
@@ -47,6 +49,14 @@ sample(struct sample *s, uint32_t uid, unsigned gen)
 	s->e.body = s->body;
 	s->e.bodystructure = s->bs;
 	s->e.wire_size = (uint64_t)uid * 1000 + gen;
+	n = uid % 5 == 0 ? 0 : 1 + (uid * 7) % 199;
+	for (size_t i = 0; i < n; i++)
+		s->fields[i] = (char)('A' + (uid * 5 + i) % 26);
+	s->e.fields = s->fields;
+	s->e.fields_len = n;
+	/* parts vary: every combination the format allows */
+	s->e.parts = IMAP_CACHE_STRUCT | (uid % 5 == 0 ? 0 :
+	    IMAP_CACHE_HEADER | ((uid * 11) & IMAP_CACHE_FIELD_BITS));
 	s->fsize = (uint64_t)uid * 977 + gen;
 }
 
@@ -69,7 +79,9 @@ has(struct imap_cache *c, uint32_t uid, unsigned gen)
 	sample(&s, uid, gen);
 	if (!imap_cache_lookup(c, uid, s.name, s.fsize, &e))
 		return 0;
-	return e.wire_size == s.e.wire_size &&
+	return e.wire_size == s.e.wire_size && e.parts == s.e.parts &&
+	    e.fields_len == s.e.fields_len &&
+	    memcmp(e.fields, s.fields, e.fields_len) == 0 &&
 	    e.envelope_len == s.e.envelope_len &&
 	    memcmp(e.envelope, s.env, e.envelope_len) == 0 &&
 	    e.body_len == s.e.body_len && memcmp(e.body, s.body, e.body_len) == 0 &&
@@ -366,6 +378,76 @@ test_caps(void)
 	imap_cache_close(c);
 }
 
+/* Parts: records holding only some of a message; a record whose parts
+ * disagree with its strings is neither written nor read; records kept
+ * for a later flush; a version-1 file is discarded and rewritten. */
+static void
+test_parts(void)
+{
+	static const char v1[32] = "PSTNCACH\x01\0\0\0\x01\0\0\0";
+	struct imap_cache *c;
+	struct imap_cache_entry e;
+	struct sample s;
+	char *rec;
+	size_t total;
+
+	(void)unlink(cpath);
+	c = imap_cache_open(dir, 1);
+	sample(&s, 3, 0);
+	s.e.parts = IMAP_CACHE_HEADER | 3;		/* fields only: no strings */
+	CHECK(imap_cache_add(c, 3, s.name, s.fsize, &s.e) == 0);
+	s.e.envelope_len = s.e.body_len = s.e.bodystructure_len = 0;
+	CHECK(imap_cache_add(c, 3, s.name, s.fsize, &s.e) == 1);
+	CHECK(imap_cache_lookup(c, 3, s.name, s.fsize, &e) && e.parts == s.e.parts &&
+	    e.envelope_len == 0 && e.fields_len == s.e.fields_len &&
+	    memcmp(e.fields, s.fields, e.fields_len) == 0);
+	s.e.parts = IMAP_CACHE_STRUCT | 3;		/* field bits without HEADER */
+	CHECK(imap_cache_add(c, 3, s.name, s.fsize, &s.e) == 0);
+	s.e.parts = IMAP_CACHE_STRUCT | IMAP_CACHE_HEADER | 0x10000;	/* unknown */
+	CHECK(imap_cache_add(c, 3, s.name, s.fsize, &s.e) == 0);
+	/* the same inconsistency written by someone else is not read */
+	sample(&s, 3, 0);
+	s.e.parts = IMAP_CACHE_STRUCT;
+	s.e.fields_len = 0;
+	rec = cache_rec_make(c, 4, "u4", 2, 9, &s.e, &total);
+	CHECK(rec != NULL);
+	if (rec != NULL) {
+		put32(rec + 32, IMAP_CACHE_HEADER | 1);	/* no STRUCT, strings */
+		put64(rec + total - 8, cache_sum(1, rec, total - 8));
+		CHECK(cache_rec_check(c, rec, total) == 0);
+		free(rec);
+	}
+	/* kept for later: not found until flushed, then found after a
+	 * reopen; a close flushes too */
+	CHECK(imap_cache_add_later(c, 6, "new/u6", 60, &s.e) == 1);
+	CHECK(imap_cache_add_later(c, 7, "new/u7", 70, &s.e) == 1);
+	CHECK(!imap_cache_lookup(c, 6, "new/u6", 60, &e));
+	CHECK(imap_cache_flush(c) == 1 && imap_cache_flush(c) == 1);
+	CHECK(imap_cache_lookup(c, 6, "cur/u6:2,S", 60, &e) && e.parts == s.e.parts);
+	CHECK(imap_cache_add_later(c, 8, "new/u8", 80, &s.e) == 1);
+	CHECK(imap_cache_add_later(c, 0, "new/u9", 80, &s.e) == 0);
+	imap_cache_close(c);
+	c = imap_cache_open(dir, 1);
+	CHECK(imap_cache_lookup(c, 7, "new/u7", 70, &e) && imap_cache_lookup(c, 8, "new/u8", 80, &e));
+	/* more than IMAP_CACHE_PENDING_MAX kept: written as it goes */
+	for (uint32_t u = 100; u < 10100; u++)
+		CHECK(imap_cache_add_later(c, u, "new/many", u, &s.e) == 1);
+	CHECK(c->pending.len < IMAP_CACHE_PENDING_MAX);
+	CHECK(imap_cache_lookup(c, 100, "new/many", 100, &e));
+	CHECK(imap_cache_flush(c) == 1);
+	CHECK(imap_cache_lookup(c, 10099, "new/many", 10099, &e));
+	imap_cache_close(c);
+	put_file(v1, sizeof(v1));
+	c = imap_cache_open(dir, 1);
+	CHECK(c->hdr == -1);
+	CHECK(add(c, 5, 0) == 1);
+	CHECK(has(c, 5, 0));
+	imap_cache_close(c);
+	c = imap_cache_open(dir, 1);
+	CHECK(c->hdr == 1 && has(c, 5, 0));
+	imap_cache_close(c);
+}
+
 static void
 test_symlink(void)
 {
@@ -515,6 +597,7 @@ main(void)
 	test_torn();
 	test_garbage();
 	test_caps();
+	test_parts();
 	test_symlink();
 	test_fork();
 	test_compact();

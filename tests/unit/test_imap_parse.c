@@ -11,15 +11,8 @@
 #include "../../imapd/imap_parse.c"
 #include "../../imapd/imap_mutf7.c"
 #include "unit.h"
+#include "imap_parse_cases.h"
 
-struct ct {
-	const char *line;
-	enum imap_err err;
-	enum imap_verb verb;
-};
-
-#define V(x) IMAP_V_##x
-#define E(x) IMAP_E_##x
 
 static const struct ct cases[] = {
 	/* tags and names */
@@ -265,50 +258,6 @@ static const struct ct cases[] = {
 	{ "a LOGIN \xff p", E(STRING), V(LOGIN) },
 	{ "a LOGIN \"\xc3\xa4\" p", E(OK), V(LOGIN) },
 };
-
-static void
-test_table(void)
-{
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct ct *t = &cases[i];
-		struct imap_cmd *c = malloc(sizeof(*c));
-		size_t len = strlen(t->line);
-		enum imap_err e;
-
-		if (c == NULL)
-			abort();
-		e = imap_cmd_parse(t->line, len, c);
-		CHECK(e == t->err);
-		CHECK(c->verb == t->verb);
-		if (e != t->err || c->verb != t->verb)
-			fprintf(stderr, "  case %zu \"%s\": got %d (%s) verb %d\n", i,
-			    t->line, e, imap_err_str(e), c->verb);
-		imap_cmd_free(c);
-		free(c);
-	}
-}
-
-static struct imap_cmd *
-parse(const char *line, size_t len, enum imap_err want)
-{
-	struct imap_cmd *c = malloc(sizeof(*c));
-	enum imap_err e;
-
-	if (c == NULL)
-		abort();
-	e = imap_cmd_parse(line, len ? len : strlen(line), c);
-	CHECK(e == want);
-	if (e != want)
-		fprintf(stderr, "  \"%s\": got %s\n", line, imap_err_str(e));
-	return c;
-}
-
-static void
-done(struct imap_cmd *c)
-{
-	imap_cmd_free(c);
-	free(c);
-}
 
 static void
 test_strings(void)
@@ -809,7 +758,7 @@ int
 main(void)
 {
 	test_states();
-	test_table();
+	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
 	test_strings();
 	test_seqset();
 	test_fetch();

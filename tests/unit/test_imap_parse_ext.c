@@ -13,15 +13,8 @@
 #include "../../imapd/imap_search.c"
 #include "../../imapd/imap_parse.c"
 #include "unit.h"
+#include "imap_parse_cases.h"
 
-struct ct {
-	const char *line;
-	enum imap_err err;
-	enum imap_verb verb;
-};
-
-#define V(x) IMAP_V_##x
-#define E(x) IMAP_E_##x
 #define MAXSEQ "9223372036854775807"	/* 2^63 - 1 */
 #define OVERSEQ "9223372036854775808"	/* 2^63 */
 
@@ -172,49 +165,6 @@ static const struct ct cases[] = {
 	{ "a APPEND INBOX (\\Seen) \"17-Jul-1996 02:44:25 +0200\" {1+}\r\n", E(LITERAL),
 	    V(APPEND) },
 };
-
-static void
-test_table(void)
-{
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct ct *t = &cases[i];
-		struct imap_cmd *c = malloc(sizeof(*c));
-		enum imap_err e;
-
-		if (c == NULL)
-			abort();
-		e = imap_cmd_parse(t->line, strlen(t->line), c);
-		CHECK(e == t->err);
-		CHECK(c->verb == t->verb);
-		if (e != t->err || c->verb != t->verb)
-			fprintf(stderr, "  case %zu \"%s\": got %d (%s) verb %d\n", i,
-			    t->line, e, imap_err_str(e), c->verb);
-		imap_cmd_free(c);
-		free(c);
-	}
-}
-
-static struct imap_cmd *
-parse(const char *line, size_t len, enum imap_err want)
-{
-	struct imap_cmd *c = malloc(sizeof(*c));
-	enum imap_err e;
-
-	if (c == NULL)
-		abort();
-	e = imap_cmd_parse(line, len ? len : strlen(line), c);
-	CHECK(e == want);
-	if (e != want)
-		fprintf(stderr, "  \"%s\": got %s\n", line, imap_err_str(e));
-	return c;
-}
-
-static void
-done(struct imap_cmd *c)
-{
-	imap_cmd_free(c);
-	free(c);
-}
 
 static void
 test_condstore(void)
@@ -398,7 +348,7 @@ test_limits(void)
 int
 main(void)
 {
-	test_table();
+	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
 	test_condstore();
 	test_esearch();
 	test_list();
