@@ -441,22 +441,10 @@ class Dovecot(bench_pop3.Dovecot):
     that the idle connections fit."""
 
     def _conf(self):
-        d = self.dir
-        return "\n".join([
-            "base_dir = %s/run" % d,
-            "state_dir = %s/state" % d,
-            "protocols = imap",
-            "listen = %s" % self.addr,
-            "ssl = no",
-            "disable_plaintext_auth = no",
-            "auth_mechanisms = plain",
-            "log_path = %s" % self.logfile,
-            "mail_location = maildir:%s/mail/%%d/%%n" % d,
+        return "\n".join(self._base_conf("imap") + [
             "default_process_limit = %d" % max(1000, 2 * self.nconns),
             "default_client_limit = %d" % max(4000, 4 * self.nconns),
             "mail_max_userip_connections = %d" % max(1000, self.nconns),
-            "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/users\n}" % d,
-            "userdb {\n  driver = passwd-file\n  args = %s/users\n}" % d,
             "service imap-login {\n  inet_listener imap {\n    address = %s\n"
             "    port = %d\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}"
             % (self.addr, self.port),

@@ -415,12 +415,15 @@ class Dovecot:
         r = subprocess.run([DOVECOT, "--version"], capture_output=True, text=True)
         self.version = (r.stdout.split() or ["?"])[0]
 
-    def _conf(self):
+    def _base_conf(self, protocol):
+        """The settings both benches' Dovecots share: a private base dir,
+        one protocol on our address, no TLS, PLAIN, users and Maildirs in
+        our dir."""
         d = self.dir
-        return "\n".join([
+        return [
             "base_dir = %s/run" % d,
             "state_dir = %s/state" % d,
-            "protocols = pop3",
+            "protocols = %s" % protocol,
             "listen = %s" % self.addr,
             "ssl = no",
             "disable_plaintext_auth = no",
@@ -429,6 +432,10 @@ class Dovecot:
             "mail_location = maildir:%s/mail/%%d/%%n" % d,
             "passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/users\n}" % d,
             "userdb {\n  driver = passwd-file\n  args = %s/users\n}" % d,
+        ]
+
+    def _conf(self):
+        return "\n".join(self._base_conf("pop3") + [
             "service pop3-login {\n  inet_listener pop3 {\n    address = %s\n"
             "    port = %d\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n}"
             % (self.addr, self.port),

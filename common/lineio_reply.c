@@ -55,3 +55,18 @@ lineio_reply_last(struct lineio *l, int *closing, const char **why, const char *
 	}
 	*closing = 1;
 }
+
+int
+lineio_reply_read(struct lineio *l, struct buf *line, size_t max)
+{
+	int r = lineio_read_line(l, line, max);
+
+	if (r == LINEIO_TOOLONG && (r = lineio_skip_line(l)) == LINEIO_OK)
+		return LINEIO_TOOLONG;
+	if (r != LINEIO_OK)
+		return r;
+	buf_truncate(line, line->len - 1);
+	if (line->len > 0 && line->data[line->len - 1] == '\r')
+		buf_truncate(line, line->len - 1);
+	return LINEIO_OK;
+}

@@ -30,4 +30,10 @@ int lineio_reply_vline(struct lineio *l, int *closing, const char **why, const c
  * *closing = 1. */
 void lineio_reply_last(struct lineio *l, int *closing, const char **why, const char *reason,
     int timeout_ms, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Read one command line into line (at most max octets), its line end
+ * (CRLF or a bare LF) stripped.  LINEIO_OK; LINEIO_TOOLONG when the line
+ * was longer (the rest is skipped; the caller answers); or the failure of
+ * the read (LINEIO_EOF, LINEIO_ERROR, LINEIO_TIMEOUT).  Flushing first
+ * and setting l->timeout_ms are the caller's. */
+int lineio_reply_read(struct lineio *l, struct buf *line, size_t max);
 #endif

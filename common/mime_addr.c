@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "mime.h"
+#include "smtp_parse.h"
 #include "xmalloc.h"
 
 enum { T_END, T_ATOM, T_QUOTED, T_DLIT, T_SPECIAL };
@@ -450,36 +451,6 @@ ew_decode(const struct ew *w, struct buf *out)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Append decoded octets in charset cs to out as clean UTF-8. */
 static int
 flush_utf8(const struct buf *raw, int cs, struct buf *out)
@@ -499,7 +470,8 @@ flush_utf8(const struct buf *raw, int cs, struct buf *out)
 			u[1] = (char)(0x80 | (p[i] & 0x3f));
 			if (buf_append(out, u, 2) == -1)
 				return -1;
-		} else if (cs == CS_LATIN1 || (l = utf8_len(p + i, raw->len - i)) > 0) {
+		} else if (cs == CS_LATIN1 || (l = p[i] < 0x80 ? 1 :
+		    smtp_utf8_seq((const char *)p + i, raw->len - i)) > 0) {
 			if (cs == CS_LATIN1)
 				l = 1;
 			if (buf_append(out, p + i, l) == -1)

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "imap_match.h"
+#include "smtp_parse.h"
 
 /* ---- case folding ---- */
 
@@ -49,36 +50,16 @@ mt_fold_cp(unsigned cp)
 	return cp;
 }
 
-/* Decode the valid UTF-8 sequence at p into *cp: its length, 0 if invalid. */
+/* Decode the valid UTF-8 sequence at p (smtp_utf8_seq checks it) into
+ * *cp: its length, 0 if invalid. */
 static size_t
 mt_utf8_get(const unsigned char *p, size_t n, unsigned *cp)
 {
-	size_t len, i;
-	unsigned v;
+	size_t len = p[0] < 0x80 ? 1 : smtp_utf8_seq((const char *)p, n), i;
 
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, v = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, v = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, v = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
+	*cp = len > 1 ? p[0] & (0x7fu >> len) : p[0];
+	for (i = 1; i < len; i++)
+		*cp = (*cp << 6) | (p[i] & 0x3f);
 	return len;
 }
 

@@ -587,12 +587,7 @@ imap_read_line(struct imap *p)
 		return -1;
 	}
 	p->io.timeout_ms = imap_timeout_ms(p);
-	r = lineio_read_line(&p->io, &p->line, IMAP_LINE_MAX);
-	if (r == LINEIO_TOOLONG) {
-		if ((r = lineio_skip_line(&p->io)) != LINEIO_OK) {
-			imap_read_failed(p, r);
-			return -1;
-		}
+	if ((r = lineio_reply_read(&p->io, &p->line, IMAP_LINE_MAX)) == LINEIO_TOOLONG) {
 		imap_bad(p, "", imap_err_str(IMAP_E_TOOLONG));
 		return 0;
 	}
@@ -600,9 +595,6 @@ imap_read_line(struct imap *p)
 		imap_read_failed(p, r);
 		return -1;
 	}
-	buf_truncate(&p->line, p->line.len - 1);
-	if (p->line.len > 0 && p->line.data[p->line.len - 1] == '\r')
-		buf_truncate(&p->line, p->line.len - 1);
 	return 1;
 }
 

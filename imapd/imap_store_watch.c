@@ -38,7 +38,7 @@ struct store_watch {
 	int wd_cur, wd_new;
 	int current;		/* the view matched the folder at the last check */
 	struct watch_ev *exp;	/* announced, not yet seen, in order */
-	size_t nexp, pos;
+	size_t nexp, cap, pos;
 	int too_many;		/* announcements dropped: not current */
 	ino_t ino;		/* the list file as f last saw it */
 	off_t size;
@@ -53,7 +53,7 @@ expect_clear(struct store_watch *w)
 		free(w->exp[i].name);
 	free(w->exp);
 	w->exp = NULL;
-	w->nexp = w->pos = 0;
+	w->nexp = w->cap = w->pos = 0;
 	w->too_many = 0;
 }
 
@@ -112,7 +112,10 @@ store_watch_expect(struct imap_folder *f, int ev, const char *name)
 		w->too_many = 1;
 		return;
 	}
-	w->exp = xreallocarray(w->exp, w->nexp + 1, sizeof(*w->exp));
+	if (w->nexp == w->cap) {
+		w->cap = w->cap == 0 ? 64 : w->cap * 2;
+		w->exp = xreallocarray(w->exp, w->cap, sizeof(*w->exp));
+	}
 	e = &w->exp[w->nexp++];
 	e->wd = strncmp(name, "new/", 4) == 0 ? w->wd_new : w->wd_cur;
 	e->mask = ev == STORE_EV_FROM ? IN_MOVED_FROM : ev == STORE_EV_TO ? IN_MOVED_TO :

@@ -386,12 +386,7 @@ pop3_read_command(struct pop3 *p)
 		return -1;
 	}
 	p->io.timeout_ms = pop3_timeout_ms(p);
-	r = lineio_read_line(&p->io, l, POP3_LINE_MAX);
-	if (r == LINEIO_TOOLONG) {
-		if ((r = lineio_skip_line(&p->io)) != LINEIO_OK) {
-			pop3_read_failed(p, r);
-			return -1;
-		}
+	if ((r = lineio_reply_read(&p->io, l, POP3_LINE_MAX)) == LINEIO_TOOLONG) {
 		pop3_bad(p, pop3_err_str(POP3_E_TOOLONG));
 		return 0;
 	}
@@ -399,9 +394,6 @@ pop3_read_command(struct pop3 *p)
 		pop3_read_failed(p, r);
 		return -1;
 	}
-	buf_truncate(l, l->len - 1);
-	if (l->len > 0 && l->data[l->len - 1] == '\r')
-		buf_truncate(l, l->len - 1);
 	return 1;
 }
 
